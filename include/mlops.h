@@ -1,0 +1,12 @@
+/*
+ * libmlops: the production-ML loop in one embeddable C library.
+ * Umbrella header: includes every public subsystem header.
+ */
+#ifndef MLOPS_H
+#define MLOPS_H
+
+#include "mlops/common.h"
+#include "mlops/db.h"
+#include "mlops/frame.h"
+
+#endif /* MLOPS_H */
