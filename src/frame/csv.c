@@ -94,10 +94,10 @@ static int push_field(csv_reader *r, size_t offset, int quoted)
     if (len > r->max_field)
         return mlops__error(MLOPS_ELIMIT, SUB, "CSV line %zu column %zu: field of %zu bytes exceeds the limit of %zu",
                             r->record_line, r->field_count + 1, len, r->max_field);
-    if (!mlops__utf8_valid(r->text.data + offset, len, &bad))
+    if (len > 0 && !mlops__utf8_valid(r->text.data + offset, len, &bad))
         return mlops__error(MLOPS_EFORMAT, SUB, "CSV line %zu column %zu: invalid UTF-8 at byte %zu of the field",
                             r->record_line, r->field_count + 1, bad);
-    if (memchr(r->text.data + offset, '\0', len))
+    if (len > 0 && memchr(r->text.data + offset, '\0', len))
         return mlops__error(MLOPS_EFORMAT, SUB, "CSV line %zu column %zu: NUL byte in a field", r->record_line,
                             r->field_count + 1);
     if (r->field_count >= CSV_MAX_COLUMNS)

@@ -627,7 +627,7 @@ static int copy_column(mlops_frame *dst, const frame_column *src, size_t rows)
         memcpy(col->values, src->values, rows * mlops__frame_cell_size(src->type, src->dim));
         return MLOPS_OK;
     }
-    fill_null(col, 0, rows);
+    memset(col->values, 0, rows * sizeof(char *));
     for (row = 0; row < rows; row++) {
         const char *text = ((char **)src->values)[row];
         if (!text)

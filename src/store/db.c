@@ -138,12 +138,25 @@ static int query_int(int64_t *out, mlops_db *db, const char *sql)
 /* Refuse files that belong to another application or a newer library. */
 static int check_identity(mlops_db *db)
 {
+    sqlite3_stmt *stmt = NULL;
     int64_t app_id = 0, version = 0, objects = 0;
     int rc;
 
-    if ((rc = query_int(&app_id, db, "PRAGMA application_id")) ||
-        (rc = query_int(&version, db, "PRAGMA user_version")) ||
-        (rc = query_int(&objects, db, "SELECT count(*) FROM sqlite_schema"))) {
+    /* One statement reads all three from one snapshot, even while another process migrates. */
+    rc = sqlite3_prepare_v2(db->sqlite,
+                            "SELECT (SELECT application_id FROM pragma_application_id),"
+                            " (SELECT user_version FROM pragma_user_version),"
+                            " (SELECT count(*) FROM sqlite_schema)",
+                            -1, &stmt, NULL);
+    if (rc == SQLITE_OK && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+        app_id = sqlite3_column_int64(stmt, 0);
+        version = sqlite3_column_int64(stmt, 1);
+        objects = sqlite3_column_int64(stmt, 2);
+        rc = SQLITE_OK;
+    }
+    sqlite3_finalize(stmt);
+    if (rc != SQLITE_OK) {
+        rc = mlops__sqlite_error(db, rc, "reading the database header");
         mlops__error_prefix("database \"%s\" cannot be read", db->path);
         return rc;
     }
@@ -155,8 +168,8 @@ static int check_identity(mlops_db *db)
                             db->path, (unsigned long long)app_id, (long long)objects);
     if (version > mlops__schema_latest())
         return mlops__error(MLOPS_ESCHEMA, "store",
-                            "database \"%s\" has schema version %lld; this library supports up to %d", db->path,
-                            (long long)version, mlops__schema_latest());
+                            "database \"%s\" has schema version %lld, newer than this library supports (%d)",
+                            db->path, (long long)version, mlops__schema_latest());
     if (db->read_only && version < mlops__schema_latest())
         return mlops__error(MLOPS_ESCHEMA, "store",
                             "database \"%s\" has schema version %lld and needs migrating to %d; open it read-write "
@@ -186,6 +199,35 @@ static int configure(mlops_db *db, const open_options *opts)
              opts->synchronous_full ? "FULL" : "NORMAL");
     rc = mlops__db_exec(db, sql);
     return rc;
+}
+
+/*
+ * While another process creates the same file, switching journal modes and
+ * reading its header can fail transiently (locked, or an I/O error on the
+ * journal the other process just removed). Such failures are retried until
+ * the busy timeout has passed.
+ */
+static int transient(int rc)
+{
+    int primary = mlops_error_last()->dependency_code & 0xff;
+    return (rc == MLOPS_EBUSY || rc == MLOPS_EIO) && (primary == SQLITE_BUSY || primary == SQLITE_LOCKED ||
+                                                       primary == SQLITE_IOERR);
+}
+
+static int prepare_connection(mlops_db *db, const open_options *opts)
+{
+    int64_t deadline = mlops__monotonic_ns() + opts->busy_timeout_ms * 1000000;
+    int rc;
+    for (;;) {
+        rc = check_identity(db);
+        if (rc == MLOPS_OK)
+            rc = configure(db, opts);
+        if (rc == MLOPS_OK && !db->read_only)
+            rc = mlops__schema_migrate(db);
+        if (rc == MLOPS_OK || !transient(rc) || mlops__monotonic_ns() >= deadline)
+            return rc;
+        sqlite3_sleep(2);
+    }
 }
 
 static void db_destroy(mlops_db *db)
@@ -245,9 +287,7 @@ int mlops_db_open(mlops_db **out, const char *path, const char *options_json)
     }
     sqlite3_extended_result_codes(db->sqlite, 1);
     sqlite3_busy_timeout(db->sqlite, (int)opts.busy_timeout_ms);
-    if ((rc = check_identity(db)) || (rc = configure(db, &opts)))
-        goto out_destroy;
-    if (!db->read_only && (rc = mlops__schema_migrate(db)))
+    if ((rc = prepare_connection(db, &opts)))
         goto out_destroy;
     mlops__json_free(doc);
     *out = db;

@@ -71,7 +71,7 @@ int mlops__schema_migrate(mlops_db *db)
         return mlops__tx_end(db, rc);
     if (version > MIGRATION_COUNT)
         return mlops__tx_end(db, mlops__error(MLOPS_ESCHEMA, "store",
-                                              "database \"%s\" has schema version %lld; this library supports up to %d",
+                                              "database \"%s\" has schema version %lld, newer than this library supports (%d)",
                                               db->path, (long long)version, MIGRATION_COUNT));
     for (; rc == MLOPS_OK && version < MIGRATION_COUNT; version++) {
         rc = mlops__db_exec(db, migrations[version]);
