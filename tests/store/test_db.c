@@ -153,23 +153,27 @@ static void test_garbage_file_is_refused_untouched(void **state)
     assert_refused_untouched(path, MLOPS_ESCHEMA, "not an mlops database");
 }
 
+/* Create `path` holding what `sql` writes (in one transaction), checkpointed into the main file. */
+static void create_filled(const char *path, const char *sql)
+{
+    mlops_db *db = open_ok(path);
+    assert_int_equal(mlops__tx_begin(db), MLOPS_OK);
+    assert_int_equal(mlops__db_exec(db, sql), MLOPS_OK);
+    assert_int_equal(mlops__tx_end(db, MLOPS_OK), MLOPS_OK);
+    assert_int_equal(mlops__db_exec(db, "PRAGMA wal_checkpoint(TRUNCATE)"), MLOPS_OK);
+    mlops_db_close(db);
+}
+
 static void test_truncated_file_is_refused_untouched(void **state)
 {
     const char *path = ts_path("truncated.db");
     const char *copy = ts_path("truncated-copy.db");
-    mlops_db *db;
     size_t len;
     char *bytes;
     (void)state;
-    db = open_ok(path);
-    assert_int_equal(mlops__tx_begin(db), MLOPS_OK);
-    assert_int_equal(mlops__db_exec(db, "CREATE TABLE filler(x BLOB);"
-                                        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 200)"
-                                        " INSERT INTO filler SELECT randomblob(1000) FROM n"),
-                     MLOPS_OK);
-    assert_int_equal(mlops__tx_end(db, MLOPS_OK), MLOPS_OK);
-    assert_int_equal(mlops__db_exec(db, "PRAGMA wal_checkpoint(TRUNCATE)"), MLOPS_OK);
-    mlops_db_close(db);
+    create_filled(path, "CREATE TABLE filler(x BLOB);"
+                        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 200)"
+                        " INSERT INTO filler SELECT randomblob(1000) FROM n");
     bytes = ts_read_file(path, &len);
     assert_true(len > 100000);
     ts_write_file(copy, bytes, len / 2);
@@ -186,15 +190,9 @@ static void test_damaged_pages_are_found_by_check(void **state)
     size_t len, i;
     char *bytes;
     (void)state;
-    db = open_ok(path);
-    assert_int_equal(mlops__db_exec(db, "CREATE TABLE t(x TEXT); CREATE INDEX t_x ON t(x);"), MLOPS_OK);
-    assert_int_equal(mlops__tx_begin(db), MLOPS_OK);
-    assert_int_equal(mlops__db_exec(db, "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 3000)"
-                                        " INSERT INTO t SELECT hex(randomblob(20)) FROM n"),
-                     MLOPS_OK);
-    assert_int_equal(mlops__tx_end(db, MLOPS_OK), MLOPS_OK);
-    assert_int_equal(mlops__db_exec(db, "PRAGMA wal_checkpoint(TRUNCATE)"), MLOPS_OK);
-    mlops_db_close(db);
+    create_filled(path, "CREATE TABLE t(x TEXT); CREATE INDEX t_x ON t(x);"
+                        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 3000)"
+                        " INSERT INTO t SELECT hex(randomblob(20)) FROM n");
     bytes = ts_read_file(path, &len);
     for (i = 4096 * 3; i < len - 4096; i += 97)
         bytes[i] = (char)~bytes[i];
