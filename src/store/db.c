@@ -166,6 +166,9 @@ static int check_identity(mlops_db *db)
         return mlops__error(MLOPS_ESCHEMA, "store",
                             "\"%s\" is not an mlops database (application_id 0x%08llx, %lld schema objects)",
                             db->path, (unsigned long long)app_id, (long long)objects);
+    if (version < 0)
+        return mlops__error(MLOPS_ECORRUPT, "store", "database \"%s\" has an invalid schema version %lld",
+                            db->path, (long long)version);
     if (version > mlops__schema_latest())
         return mlops__error(MLOPS_ESCHEMA, "store",
                             "database \"%s\" has schema version %lld, newer than this library supports (%d)",
