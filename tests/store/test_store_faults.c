@@ -9,6 +9,7 @@
  * after its commit, the state after).
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "fault_vfs.h"
@@ -17,6 +18,15 @@
 
 /* No busy wait: the only other party is the injected fault, and open would retry a transient I/O error. */
 #define OPTIONS "{\"busy_timeout_ms\": 0, \"actor\": \"fault-test\"}"
+
+static int op_create(const char *path, void *ctx)
+{
+    mlops_db *db = NULL;
+    int rc = mlops_db_open(&db, path, OPTIONS);
+    (void)ctx;
+    mlops_db_close(db);
+    return rc;
+}
 
 /* `rows` rows of metadata (large enough to span pages) and one audit entry, in one transaction. */
 static int write_rows(mlops_db *db, int first, int rows)
@@ -37,6 +47,17 @@ static int write_rows(mlops_db *db, int first, int rows)
     if (rc == MLOPS_OK)
         rc = mlops__audit_append(db, "test.rows", "meta:rows", "{\"rows\": 1}");
     return mlops__tx_end(db, rc);
+}
+
+static int op_multi_row(const char *path, void *ctx)
+{
+    int rows = *(const int *)ctx;
+    mlops_db *db = NULL;
+    int rc = mlops_db_open(&db, path, OPTIONS);
+    if (rc == MLOPS_OK)
+        rc = write_rows(db, 1000, rows);
+    mlops_db_close(db);
+    return rc;
 }
 
 static int op_audit(const char *path, void *ctx)
@@ -66,6 +87,34 @@ static const char *filled_db(const char *name)
     return path;
 }
 
+static long env_long(const char *name, long fallback)
+{
+    const char *text = getenv(name);
+    return text && *text ? strtol(text, NULL, 10) : fallback;
+}
+
+static void test_create_survives_every_write_failure(void **state)
+{
+    const char *path = ts_path("create.db");
+    ts_fault_report report;
+    (void)state;
+    remove(path);
+    report = ts_fault_each_write("database creation and migration", path, op_create, NULL);
+    assert_true(report.points >= 3);
+    assert_true(report.failures > 0);
+}
+
+static void test_multi_row_write_survives_every_write_failure(void **state)
+{
+    int rows = 40;
+    ts_fault_report report;
+    (void)state;
+    report = ts_fault_each_write("multi-row transaction with audit entry", filled_db("rows.db"), op_multi_row,
+                                 &rows);
+    assert_true(report.points >= 5);
+    assert_true(report.failures > 0);
+}
+
 static void test_audit_append_survives_every_write_failure(void **state)
 {
     ts_fault_report report;
@@ -75,10 +124,46 @@ static void test_audit_append_survives_every_write_failure(void **state)
     assert_true(report.failures > 0);
 }
 
+static void test_multi_row_write_survives_kill_at_every_write(void **state)
+{
+    int rows = 40;
+    ts_fault_report report;
+    (void)state;
+    report = ts_kill_each_write("multi-row transaction with audit entry", filled_db("kill_each.db"), op_multi_row,
+                                &rows);
+    assert_true(report.before > 0);
+    assert_true(report.after > 0);
+}
+
+static void test_create_survives_kill_at_every_write(void **state)
+{
+    const char *path = ts_path("kill_create.db");
+    ts_fault_report report;
+    (void)state;
+    remove(path);
+    report = ts_kill_each_write("database creation and migration", path, op_create, NULL);
+    assert_true(report.points >= 3);
+}
+
+static void test_multi_row_write_survives_random_kills(void **state)
+{
+    int rows = 200;
+    ts_fault_report report;
+    (void)state;
+    report = ts_kill_randomly("multi-row transaction with audit entry", filled_db("kill_random.db"), op_multi_row,
+                              &rows, (int)env_long("MLOPS_TEST_KILL_ITERATIONS", 100));
+    assert_true(report.before + report.after > 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_create_survives_every_write_failure),
+        cmocka_unit_test(test_multi_row_write_survives_every_write_failure),
         cmocka_unit_test(test_audit_append_survives_every_write_failure),
+        cmocka_unit_test(test_multi_row_write_survives_kill_at_every_write),
+        cmocka_unit_test(test_create_survives_kill_at_every_write),
+        cmocka_unit_test(test_multi_row_write_survives_random_kills),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
