@@ -69,6 +69,10 @@ int mlops__schema_migrate(mlops_db *db)
         return rc;
     if ((rc = read_version(&version, db)))
         return mlops__tx_end(db, rc);
+    if (version < 0)
+        return mlops__tx_end(db, mlops__error(MLOPS_ECORRUPT, "store",
+                                              "database \"%s\" has an invalid schema version %lld", db->path,
+                                              (long long)version));
     if (version > MIGRATION_COUNT)
         return mlops__tx_end(db, mlops__error(MLOPS_ESCHEMA, "store",
                                               "database \"%s\" has schema version %lld, newer than this library supports (%d)",
