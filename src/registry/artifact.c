@@ -1,12 +1,15 @@
 /*
  * Artifacts: content addressed by SHA-256, stored once, as a sequence of
- * zstd-compressed 1 MiB chunks with the SHA-256 of each chunk's raw bytes.
- * Readers verify every chunk before handing its bytes out and the whole
- * content at the end; garbage collection drops what no version references.
+ * zstd frames of 1 MiB raw chunks, each frame carrying zstd's content
+ * checksum. Readers verify every chunk (its checksum, on decompression)
+ * before handing its bytes out and the SHA-256 of the whole content at the
+ * end; the content is hashed once per write and once per read. Garbage
+ * collection drops what no version references.
  */
 #include <stdio.h>
 #include <string.h>
 
+#define ZSTD_STATIC_LINKING_ONLY /* ZSTD_getFrameHeader: is the checksum there? */
 #include <zstd.h>
 
 #include "registry_int.h"
@@ -24,18 +27,25 @@ int mlops__chunk_sink_begin(mlops__chunk_sink *sink, mlops_db *db)
     return rc;
 }
 
+int mlops__chunk_decode(void *dctx, uint8_t *raw, const void *zdata, size_t zlen, size_t expected)
+{
+    ZSTD_frameHeader header;
+    size_t got;
+    if (ZSTD_getFrameHeader(&header, zdata, zlen) != 0 || !header.checksumFlag || header.frameType != ZSTD_frame ||
+        header.frameContentSize != expected || expected > MLOPS__CHUNK_BYTES)
+        return 0;
+    got = ZSTD_decompressDCtx(dctx, raw, MLOPS__CHUNK_BYTES, zdata, zlen);
+    return !ZSTD_isError(got) && got == expected;
+}
+
 int mlops__chunk_sink_put(mlops__chunk_sink *sink, const void *raw, size_t raw_len, const void *zdata,
                           size_t zlen)
 {
-    uint8_t digest[MLOPS__SHA256_BYTES];
     int rc;
-    mlops__sha256_digest(digest, raw, raw_len);
     mlops__sha256_update(&sink->sha, raw, raw_len);
     rc = mlops__reg_exec(sink->db,
-                         "INSERT INTO reg_artifact_chunk(artifact_id, idx, raw_len, sha256, data)"
-                         " VALUES (?1, ?2, ?3, ?4, ?5)",
-                         "iiibb", sink->artifact_id, sink->chunks, (int64_t)raw_len, (const void *)digest,
-                         sizeof digest, zdata, zlen);
+                         "INSERT INTO reg_artifact_chunk(artifact_id, idx, raw_len, data) VALUES (?1, ?2, ?3, ?4)",
+                         "iiib", sink->artifact_id, sink->chunks, (int64_t)raw_len, zdata, zlen);
     if (rc == MLOPS_OK) {
         sink->chunks++;
         sink->size += (int64_t)raw_len;
@@ -135,7 +145,7 @@ int mlops_artifact_reader_open(mlops_artifact_reader **out, mlops_db *db, const 
                                    version_id)))
         goto out_free_reader;
     rc = mlops__reg_prepare(&reader->stmt, db,
-                            "SELECT a.size, a.chunks, a.sha256, c.idx, c.raw_len, c.sha256, c.data"
+                            "SELECT a.size, a.chunks, a.sha256, c.idx, c.raw_len, c.data"
                             " FROM reg_artifact a LEFT JOIN reg_artifact_chunk c ON c.artifact_id = a.id"
                             " WHERE a.id = ?1 ORDER BY c.idx", "i", artifact_id);
     if (rc)
@@ -170,25 +180,18 @@ int64_t mlops_artifact_reader_size(const mlops_artifact_reader *reader)
 /* Decompress and verify the chunk on the current row of the statement. */
 static int load_chunk(mlops_artifact_reader *reader)
 {
-    uint8_t digest[MLOPS__SHA256_BYTES];
     mlops__stmt *stmt = reader->stmt;
     int64_t raw_len;
-    size_t got;
 
     if (mlops__stmt_is_null(stmt, 3) || mlops__stmt_int64(stmt, 3) != reader->next_chunk)
         return reader_corrupt(reader, "chunk %lld is missing", reader->next_chunk);
     raw_len = mlops__stmt_int64(stmt, 4);
-    if (raw_len <= 0 || (uint64_t)raw_len > MLOPS__CHUNK_BYTES || mlops__stmt_bytes(stmt, 5) != MLOPS__SHA256_BYTES)
-        return reader_corrupt(reader, "chunk %lld has a damaged header", reader->next_chunk);
-    got = ZSTD_decompressDCtx(reader->dctx, reader->chunk, MLOPS__CHUNK_BYTES, mlops__stmt_blob(stmt, 6),
-                              mlops__stmt_bytes(stmt, 6));
-    if (ZSTD_isError(got) || got != (size_t)raw_len)
-        return reader_corrupt(reader, "chunk %lld is damaged (does not decompress)", reader->next_chunk);
-    mlops__sha256_digest(digest, reader->chunk, got);
-    if (memcmp(digest, mlops__stmt_blob(stmt, 5), MLOPS__SHA256_BYTES) != 0)
-        return reader_corrupt(reader, "chunk %lld is damaged (SHA-256 mismatch)", reader->next_chunk);
-    mlops__sha256_update(&reader->sha, reader->chunk, got);
-    reader->chunk_len = got;
+    if (raw_len <= 0 || (uint64_t)raw_len > MLOPS__CHUNK_BYTES ||
+        !mlops__chunk_decode(reader->dctx, reader->chunk, mlops__stmt_blob(stmt, 5), mlops__stmt_bytes(stmt, 5),
+                             (size_t)raw_len))
+        return reader_corrupt(reader, "chunk %lld is damaged (checksum or decompression failed)", reader->next_chunk);
+    mlops__sha256_update(&reader->sha, reader->chunk, (size_t)raw_len);
+    reader->chunk_len = (size_t)raw_len;
     reader->chunk_pos = 0;
     reader->next_chunk++;
     return MLOPS_OK;

@@ -192,7 +192,7 @@ static int manifest_version(mlops__buf *m, mlops_db *db, int64_t version_id, int
 static int export_artifact(mlops__buf *m, sink_file *out, mlops_db *db, int64_t artifact_id, const char *model,
                            int64_t version)
 {
-    uint8_t digest[MLOPS__SHA256_BYTES], blob_digest[MLOPS__SHA256_BYTES], content[MLOPS__SHA256_BYTES];
+    uint8_t stored[MLOPS__SHA256_BYTES] = {0}, blob_digest[MLOPS__SHA256_BYTES], content[MLOPS__SHA256_BYTES];
     char hex[2 * MLOPS__SHA256_BYTES + 1];
     mlops__sha256 blob_sha, raw_sha;
     mlops__stmt *stmt = NULL;
@@ -210,26 +210,23 @@ static int export_artifact(mlops__buf *m, sink_file *out, mlops_db *db, int64_t 
     mlops__sha256_init(&blob_sha);
     mlops__sha256_init(&raw_sha);
     if ((rc = mlops__reg_query_int(&expected_chunks, db, "SELECT chunks FROM reg_artifact WHERE id = ?1", "i",
-                                   artifact_id)))
+                                   artifact_id)) ||
+        (rc = mlops__reg_prepare(&stmt, db, "SELECT sha256 FROM reg_artifact WHERE id = ?1", "i", artifact_id)))
         goto out_free;
+    if ((rc = mlops__stmt_step(stmt)) == MLOPS__ROW && mlops__stmt_bytes(stmt, 0) == sizeof stored)
+        memcpy(stored, mlops__stmt_blob(stmt, 0), sizeof stored);
+    mlops__stmt_release(stmt);
+    stmt = NULL;
     mlops__buf_puts(m, ",\"artifact\":{\"chunks\":[");
-    rc = mlops__reg_prepare(&stmt, db, "SELECT idx, raw_len, sha256, data FROM reg_artifact_chunk"
+    rc = mlops__reg_prepare(&stmt, db, "SELECT idx, raw_len, data FROM reg_artifact_chunk"
                                        " WHERE artifact_id = ?1 ORDER BY idx", "i", artifact_id);
     while (rc == MLOPS_OK && (rc = mlops__stmt_step(stmt)) == MLOPS__ROW) {
-        const void *zdata = mlops__stmt_blob(stmt, 3);
-        size_t zlen = mlops__stmt_bytes(stmt, 3);
-        size_t got = ZSTD_decompressDCtx(dctx, raw, MLOPS__CHUNK_BYTES, zdata, zlen);
-        if (mlops__stmt_int64(stmt, 0) != index || ZSTD_isError(got) || (int64_t)got != mlops__stmt_int64(stmt, 1) ||
-            mlops__stmt_bytes(stmt, 2) != MLOPS__SHA256_BYTES) {
+        const void *zdata = mlops__stmt_blob(stmt, 2);
+        size_t zlen = mlops__stmt_bytes(stmt, 2);
+        size_t got = (size_t)mlops__stmt_int64(stmt, 1);
+        if (mlops__stmt_int64(stmt, 0) != index || !mlops__chunk_decode(dctx, raw, zdata, zlen, got)) {
             rc = mlops__error(MLOPS_ECORRUPT, MLOPS__REG, "model \"%s\" version %lld: artifact chunk %lld is damaged",
                               model, (long long)version, (long long)index);
-            break;
-        }
-        mlops__sha256_digest(digest, raw, got);
-        if (memcmp(digest, mlops__stmt_blob(stmt, 2), sizeof digest) != 0) {
-            rc = mlops__error(MLOPS_ECORRUPT, MLOPS__REG,
-                              "model \"%s\" version %lld: artifact chunk %lld is damaged (SHA-256 mismatch)", model,
-                              (long long)version, (long long)index);
             break;
         }
         mlops__sha256_update(&raw_sha, raw, got);
@@ -251,6 +248,11 @@ static int export_artifact(mlops__buf *m, sink_file *out, mlops_db *db, int64_t 
     }
     mlops__sha256_final(&blob_sha, blob_digest);
     mlops__sha256_final(&raw_sha, content);
+    if (memcmp(content, stored, sizeof content) != 0) {
+        rc = mlops__error(MLOPS_ECORRUPT, MLOPS__REG, "model \"%s\" version %lld: artifact does not match its SHA-256",
+                          model, (long long)version);
+        goto out_free;
+    }
     mlops__hex(hex, blob_digest, sizeof blob_digest);
     mlops__buf_printf(m, "],\"offset\":%" PRIu64 ",\"length\":%" PRIu64 ",\"sha256_blob\":\"%s\"", start,
                       out->pos - start, hex);
@@ -661,19 +663,17 @@ static int import_artifact(int64_t *artifact_id, bundle_in *b, mlops_db *db)
         const mlops__json *chunk = mlops__json_at(b->chunks, i);
         size_t zlen = (size_t)mlops__json_number(mlops__json_get(chunk, "zlen"));
         size_t size = (size_t)mlops__json_number(mlops__json_get(chunk, "size"));
-        size_t got;
         if (fread(z, 1, zlen, b->file) != zlen) {
             rc = bad_bundle(b, MLOPS_ECORRUPT, "truncated inside the artifact");
             goto out_free;
         }
         mlops__sha256_update(&blob_sha, z, zlen);
-        got = ZSTD_decompressDCtx(dctx, raw, MLOPS__CHUNK_BYTES, z, zlen);
-        if (ZSTD_isError(got) || got != size) {
+        if (!mlops__chunk_decode(dctx, raw, z, zlen, size)) {
             snprintf(what, sizeof what, "artifact chunk %zu is damaged (does not decompress)", i);
             rc = bad_bundle(b, MLOPS_ECORRUPT, what);
             goto out_free;
         }
-        if ((rc = mlops__chunk_sink_put(&sink, raw, got, z, zlen)))
+        if ((rc = mlops__chunk_sink_put(&sink, raw, size, z, zlen)))
             goto out_free;
     }
     mlops__sha256_final(&blob_sha, digest);

@@ -63,7 +63,7 @@ typedef struct mlops__chunk_sink {
 } mlops__chunk_sink;
 /* Stage a new artifact row and start hashing. */
 int mlops__chunk_sink_begin(mlops__chunk_sink *sink, mlops_db *db);
-/* Store one chunk: `raw` (its bytes, for the hash) and `zdata` (its zstd frame). */
+/* Store one chunk: `raw` (its bytes, for the hash) and `zdata` (its zstd frame, made with a content checksum). */
 int mlops__chunk_sink_put(mlops__chunk_sink *sink, const void *raw, size_t raw_len, const void *zdata,
                           size_t zlen);
 /* Finish: the content hash in `sha_out`; *artifact_id is the existing artifact of that content, the staged one dropped. */
@@ -75,5 +75,12 @@ int mlops__chunk_sink_finish(int64_t *artifact_id, uint8_t sha_out[MLOPS__SHA256
  */
 int mlops__reg_lineage_check(const mlops__json *views, const char *path);
 int mlops__reg_lineage_insert(mlops_db *db, int64_t version_id, const mlops__json *views);
+
+/*
+ * Decode one stored chunk frame into `raw` (MLOPS__CHUNK_BYTES): 1 when it
+ * carries its content checksum, decompresses (which verifies the checksum)
+ * and yields exactly `expected` bytes; 0 when it is damaged.
+ */
+int mlops__chunk_decode(void *dctx, uint8_t *raw, const void *zdata, size_t zlen, size_t expected);
 
 #endif /* MLOPS_REGISTRY_INT_H */

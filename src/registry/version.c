@@ -337,6 +337,12 @@ int mlops_version_writer_begin(mlops_version_writer **out, mlops_db *db, const c
         rc = mlops__error(MLOPS_ENOMEM, MLOPS__REG, "out of memory registering a version of \"%s\"", model);
         goto out_destroy;
     }
+    /* Every chunk frame carries zstd's checksum, verified on every read. */
+    if (ZSTD_isError(ZSTD_CCtx_setParameter(w->cctx, ZSTD_c_compressionLevel, (int)w->level)) ||
+        ZSTD_isError(ZSTD_CCtx_setParameter(w->cctx, ZSTD_c_checksumFlag, 1))) {
+        rc = mlops__error(MLOPS_EINTERNAL, MLOPS__REG, "model \"%s\": zstd refused the compression settings", model);
+        goto out_destroy;
+    }
     if ((rc = mlops__tx_begin(db)))
         goto out_destroy;
     w->in_tx = 1;
@@ -371,7 +377,7 @@ static int flush_chunk(mlops_version_writer *w)
     int rc;
     if (w->chunk_len == 0)
         return MLOPS_OK;
-    zlen = ZSTD_compressCCtx(w->cctx, w->zbuf, w->zcap, w->chunk, w->chunk_len, (int)w->level);
+    zlen = ZSTD_compress2(w->cctx, w->zbuf, w->zcap, w->chunk, w->chunk_len);
     if (ZSTD_isError(zlen))
         return mlops__error_dep(MLOPS_EINTERNAL, MLOPS__REG, (int32_t)ZSTD_getErrorCode(zlen),
                                 "model \"%s\": compressing an artifact chunk failed: %s", w->model,
@@ -423,7 +429,7 @@ int mlops_version_writer_commit(int64_t *version_out, mlops_version_writer *writ
     uint8_t sha[MLOPS__SHA256_BYTES];
     char hex[2 * MLOPS__SHA256_BYTES + 1];
     char details[160];
-    int64_t artifact_id = 0, number = 0, version_id;
+    int64_t artifact_id = 0, number = 0, version_id = 0;
     mlops_version_writer *w = writer;
     int rc;
 
@@ -445,17 +451,12 @@ int mlops_version_writer_commit(int64_t *version_out, mlops_version_writer *writ
     rc = mlops__reg_exec(w->db,
                          "INSERT INTO reg_version(model_id, version, artifact_id, metadata, tags, signature,"
                          " created_us, creator, run_id, parent_version, as_of_us)"
-                         " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-                         "iiitttit", w->model_id, number, artifact_id, w->metadata, w->tags, w->signature,
-                         mlops__now_us(), mlops__db_actor(w->db));
-    if (rc == MLOPS_OK) {
-        /* The optional integers: bound as NULL when absent. */
-        version_id = mlops__db_last_insert_rowid(w->db);
-        rc = mlops__reg_exec(w->db,
-                             "UPDATE reg_version SET run_id = nullif(?1, 0), parent_version = nullif(?2, 0),"
-                             " as_of_us = CASE WHEN ?3 THEN ?4 END WHERE id = ?5",
-                             "iiiii", w->run_id, w->parent_version, (int64_t)w->has_as_of, w->as_of_us, version_id);
-    }
+                         " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, nullif(?9, 0), nullif(?10, 0),"
+                         " CASE WHEN ?11 THEN ?12 END)",
+                         "iiitttitiiii", w->model_id, number, artifact_id, w->metadata, w->tags, w->signature,
+                         mlops__now_us(), mlops__db_actor(w->db), w->run_id, w->parent_version,
+                         (int64_t)w->has_as_of, w->as_of_us);
+    version_id = mlops__db_last_insert_rowid(w->db);
     if (rc || (rc = mlops__reg_lineage_insert(w->db, version_id, w->views)))
         goto out_fail;
     mlops__hex(hex, sha, sizeof sha);

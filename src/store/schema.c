@@ -33,7 +33,7 @@ static const char migration_core[] =
 
 /*
  * 2: the model registry: models, content-addressed artifacts stored as zstd
- * chunks, versions, aliases with history and gates, approvals, evaluation
+ * chunks (frames with their content checksum), versions, aliases with history and gates, approvals, evaluation
  * metrics, lineage, experiment runs, trusted bundle keys and the change log
  * that watchers follow.
  */
@@ -58,7 +58,6 @@ static const char migration_registry[] =
     "  artifact_id INTEGER NOT NULL REFERENCES reg_artifact(id) ON DELETE CASCADE,"
     "  idx INTEGER NOT NULL,"
     "  raw_len INTEGER NOT NULL,"
-    "  sha256 BLOB NOT NULL,"
     "  data BLOB NOT NULL,"
     "  UNIQUE (artifact_id, idx)"
     ") STRICT;"
@@ -81,7 +80,7 @@ static const char migration_registry[] =
     "  UNIQUE (model_id, version)"
     ") STRICT;"
     "CREATE INDEX reg_version_artifact ON reg_version(artifact_id);"
-    "CREATE INDEX reg_version_origin ON reg_version(origin_digest);"
+    "CREATE INDEX reg_version_origin ON reg_version(origin_digest) WHERE origin_digest IS NOT NULL;"
     "CREATE TABLE reg_alias ("
     "  model_id INTEGER NOT NULL REFERENCES reg_model(id),"
     "  name TEXT NOT NULL,"
