@@ -2,7 +2,8 @@
  * The point-in-time join. For each view referenced, the entity rows are
  * sorted by (key, timestamp) and merged with one ordered scan of the view's
  * history, which SQLite returns in primary-key order (key, event time,
- * system time) without sorting. The last history row passed for a key with
+ * system time) without sorting, seeking ahead past long runs of keys nobody
+ * asked for. The last history row passed for a key with
  * event time <= the query's timestamp is the answer: newest event time,
  * ties by the latest system time. Memory grows with the entity frame only.
  */
@@ -137,68 +138,99 @@ typedef struct candidate {
     mlops__buf payload;
 } candidate;
 
+/*
+ * An ordered scan of one view's history from a key on. When the scan would
+ * step over many rows of keys nobody asked for, it seeks instead: the cost
+ * stays near min(one full scan, one seek per queried key).
+ */
+#define RESEEK_AFTER 64
+
+typedef struct scan {
+    mlops__stmt *stmt;
+    int64_t view_id;
+    int64_t as_of;
+    const query_row *last;   /* the greatest queried key bounds the scan */
+    int have;
+    const uint8_t *key;
+    size_t len;
+    int64_t event_time;
+} scan;
+
+static int scan_read(scan *s, int rc)
+{
+    if (rc != MLOPS__ROW && rc != MLOPS_DONE)
+        return rc;
+    s->have = rc == MLOPS__ROW;
+    if (s->have) {
+        s->key = mlops__stmt_blob(s->stmt, 0);
+        s->len = mlops__stmt_bytes(s->stmt, 0);
+        s->event_time = mlops__stmt_int64(s->stmt, 1);
+    }
+    return MLOPS_OK;
+}
+
+/* (Re)start at the first row whose key is >= `from`. */
+static int scan_seek(scan *s, const uint8_t *from, size_t len)
+{
+    int rc;
+    mlops__stmt_reset(s->stmt);
+    if ((rc = mlops__stmt_bind_int64(s->stmt, 1, s->view_id)) || (rc = mlops__stmt_bind_blob(s->stmt, 2, from, len)) ||
+        (rc = mlops__stmt_bind_blob(s->stmt, 3, s->last->key, s->last->key_len)) ||
+        (rc = mlops__stmt_bind_int64(s->stmt, 4, s->as_of)))
+        return rc;
+    return scan_read(s, mlops__stmt_step(s->stmt));
+}
+
 static int merge_view(mlops_frame *out, size_t first_out_col, const view_group *g, const query_set *q,
                       mlops_db *db, int64_t as_of_system_time)
 {
     const fs_plan *plan = g->plan;
-    mlops__stmt *stmt = NULL;
     candidate cand;
-    const uint8_t *hkey = NULL;
-    size_t hlen = 0, i, f;
-    int64_t het = 0;
-    int have = 0, rc;
+    scan s;
+    size_t i, f, skipped;
+    int rc;
 
     if (q->count == 0)
         return MLOPS_OK;
     memset(&cand, 0, sizeof cand);
+    memset(&s, 0, sizeof s);
     mlops__buf_init(&cand.payload);
-    if ((rc = mlops__db_prepare(&stmt, db, HISTORY_SCAN_SQL)))
+    s.view_id = plan->view->id;
+    s.as_of = as_of_system_time == MLOPS_TIME_UNSET ? INT64_MAX : as_of_system_time;
+    s.last = &q->rows[q->count - 1];
+    if ((rc = mlops__db_prepare(&s.stmt, db, HISTORY_SCAN_SQL)))
         return rc;
-    if ((rc = mlops__stmt_bind_int64(stmt, 1, plan->view->id)) ||
-        (rc = mlops__stmt_bind_blob(stmt, 2, q->rows[0].key, q->rows[0].key_len)) ||
-        (rc = mlops__stmt_bind_blob(stmt, 3, q->rows[q->count - 1].key, q->rows[q->count - 1].key_len)) ||
-        (rc = mlops__stmt_bind_int64(stmt, 4, as_of_system_time == MLOPS_TIME_UNSET ? INT64_MAX : as_of_system_time)))
+    if ((rc = scan_seek(&s, q->rows[0].key, q->rows[0].key_len)))
         goto out_release;
-    rc = mlops__stmt_step(stmt);
-    if (rc != MLOPS__ROW && rc != MLOPS_DONE)
-        goto out_release;
-    have = rc == MLOPS__ROW;
-    if (have) {
-        hkey = mlops__stmt_blob(stmt, 0);
-        hlen = mlops__stmt_bytes(stmt, 0);
-        het = mlops__stmt_int64(stmt, 1);
-    }
-    rc = MLOPS_OK;
     for (i = 0; i < q->count && rc == MLOPS_OK; i++) {
         const query_row *qr = &q->rows[i];
         if (i == 0 || mlops__fs_key_cmp(qr->key, qr->key_len, q->rows[i - 1].key, q->rows[i - 1].key_len) != 0)
             cand.valid = 0;
         /* Pass every history row up to (this key, this timestamp), remembering the last of this key. */
-        while (have) {
-            int c = mlops__fs_key_cmp(hkey, hlen, qr->key, qr->key_len);
-            if (c > 0 || (c == 0 && het > qr->ts))
+        skipped = 0;
+        while (s.have) {
+            int c = mlops__fs_key_cmp(s.key, s.len, qr->key, qr->key_len);
+            if (c > 0 || (c == 0 && s.event_time > qr->ts))
                 break;
+            if (c < 0 && ++skipped > RESEEK_AFTER) {
+                if ((rc = scan_seek(&s, qr->key, qr->key_len)))
+                    goto out_release;
+                skipped = 0;
+                continue;
+            }
             if (c == 0) {
                 cand.valid = 1;
-                cand.event_time = het;
-                cand.version = (int32_t)mlops__stmt_int64(stmt, 2);
+                cand.event_time = s.event_time;
+                cand.version = (int32_t)mlops__stmt_int64(s.stmt, 2);
                 cand.payload.len = 0;
-                mlops__buf_append(&cand.payload, mlops__stmt_blob(stmt, 3), mlops__stmt_bytes(stmt, 3));
+                mlops__buf_append(&cand.payload, mlops__stmt_blob(s.stmt, 3), mlops__stmt_bytes(s.stmt, 3));
                 if ((rc = mlops__buf_status(&cand.payload, "features")) ||
                     (rc = mlops__fs_plan_check(plan, cand.version, (const uint8_t *)cand.payload.data,
                                                cand.payload.len)))
                     goto out_release;
             }
-            rc = mlops__stmt_step(stmt);
-            if (rc != MLOPS__ROW && rc != MLOPS_DONE)
+            if ((rc = scan_read(&s, mlops__stmt_step(s.stmt))))
                 goto out_release;
-            have = rc == MLOPS__ROW;
-            rc = MLOPS_OK;
-            if (have) {
-                hkey = mlops__stmt_blob(stmt, 0);
-                hlen = mlops__stmt_bytes(stmt, 0);
-                het = mlops__stmt_int64(stmt, 1);
-            }
         }
         if (!cand.valid || !mlops__fs_fresh(plan->view, cand.event_time, qr->ts))
             continue;
@@ -207,7 +239,7 @@ static int merge_view(mlops_frame *out, size_t first_out_col, const view_group *
                                             cand.payload.len, out, first_out_col + g->refs[f], qr->row);
     }
 out_release:
-    mlops__stmt_release(stmt);
+    mlops__stmt_release(s.stmt);
     mlops__buf_free(&cand.payload);
     return rc;
 }

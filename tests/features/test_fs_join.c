@@ -261,6 +261,46 @@ static void test_join_ttl_edges_and_order(void **state)
     mlops_db_close(db);
 }
 
+/* Sparse queries over dense history: the scan seeks past the 300 rows of key 2 nobody asked for. */
+static void test_join_skips_unqueried_keys(void **state)
+{
+    mlops_db *db = open_views("join_sparse.db");
+    mlops_frame *rows = NULL, *entities = NULL, *out = NULL;
+    mlops_ingest_report report;
+    int64_t ids[900], times[900], ns[900];
+    const int64_t q_ids[6] = {3, 1, 4, 1, 0, 3}, q_ts[6] = {10, 150, 5, 400, 5, 299};
+    const int64_t want[6] = {3010, 1150, -1, 1299, -1, 3299};
+    const char *refs[] = {"a:n"};
+    size_t i;
+    int is_null = 0;
+    (void)state;
+    for (i = 0; i < 900; i++) {
+        ids[i] = 1 + (int64_t)(i / 300);
+        times[i] = (int64_t)(i % 300);
+        ns[i] = ids[i] * 1000 + times[i];
+    }
+    assert_int_equal(mlops_frame_new(&rows), MLOPS_OK);
+    assert_int_equal(mlops_frame_add_int64(rows, "customer_id", ids, NULL, 900), MLOPS_OK);
+    assert_int_equal(mlops_frame_add_int64(rows, "event_time", times, NULL, 900), MLOPS_OK);
+    assert_int_equal(mlops_frame_add_int64(rows, "n", ns, NULL, 900), MLOPS_OK);
+    assert_int_equal(mlops_features_ingest(&report, db, "a", rows, NULL), MLOPS_OK);
+    assert_int_equal(mlops_frame_new(&entities), MLOPS_OK);
+    assert_int_equal(mlops_frame_add_int64(entities, "customer_id", q_ids, NULL, 6), MLOPS_OK);
+    assert_int_equal(mlops_frame_add_int64(entities, "timestamp", q_ts, NULL, 6), MLOPS_OK);
+    assert_int_equal(mlops_features_join(&out, db, entities, refs, 1, NULL), MLOPS_OK);
+    for (i = 0; i < 6; i++) {
+        int64_t got = fx_i64(&is_null, out, "a:n", i);
+        if (want[i] < 0)
+            assert_true(is_null);
+        else
+            assert_int_equal(got, want[i]);
+    }
+    mlops_frame_free(out);
+    mlops_frame_free(entities);
+    mlops_frame_free(rows);
+    mlops_db_close(db);
+}
+
 static void test_join_errors(void **state)
 {
     mlops_db *db = open_views("join_errors.db");
@@ -334,6 +374,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_join_matches_brute_force),
         cmocka_unit_test(test_join_ttl_edges_and_order),
+        cmocka_unit_test(test_join_skips_unqueried_keys),
         cmocka_unit_test(test_join_errors),
         cmocka_unit_test(test_join_allocation_failures),
     };
