@@ -9,5 +9,6 @@
 #include "mlops/db.h"
 #include "mlops/frame.h"
 #include "mlops/registry.h"
+#include "mlops/features.h"
 
 #endif /* MLOPS_H */

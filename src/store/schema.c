@@ -173,9 +173,67 @@ static const char migration_registry[] =
     "  alias TEXT NOT NULL"
     ") STRICT;";
 
+/*
+ * 3: the feature store. Entities and versioned view definitions (JSON);
+ * the bitemporal history, one row per (view, key, event time, system time)
+ * with the features packed in one payload blob; the online table with the
+ * latest row per key; quarantined rows with the rule they broke. Keys are
+ * the encoded key columns of the entity (see src/features).
+ */
+static const char migration_features[] =
+    "CREATE TABLE fs_entity ("
+    "  name TEXT PRIMARY KEY,"
+    "  definition TEXT NOT NULL"
+    ") STRICT;"
+    "CREATE TABLE fs_view ("
+    "  id INTEGER PRIMARY KEY,"
+    "  name TEXT NOT NULL UNIQUE,"
+    "  entity TEXT NOT NULL REFERENCES fs_entity(name),"
+    "  current_version INTEGER NOT NULL"
+    ") STRICT;"
+    "CREATE TABLE fs_view_version ("
+    "  view_id INTEGER NOT NULL REFERENCES fs_view(id),"
+    "  version INTEGER NOT NULL,"
+    "  definition TEXT NOT NULL,"
+    "  created_us INTEGER NOT NULL,"
+    "  PRIMARY KEY (view_id, version)"
+    ") STRICT, WITHOUT ROWID;"
+    "CREATE TABLE fs_history ("
+    "  view_id INTEGER NOT NULL,"
+    "  key BLOB NOT NULL,"
+    "  event_time INTEGER NOT NULL,"
+    "  system_time INTEGER NOT NULL,"
+    "  version INTEGER NOT NULL,"
+    "  payload BLOB NOT NULL,"
+    "  PRIMARY KEY (view_id, key, event_time, system_time)"
+    ") STRICT, WITHOUT ROWID;"
+    "CREATE TABLE fs_online ("
+    "  view_id INTEGER NOT NULL,"
+    "  key BLOB NOT NULL,"
+    "  event_time INTEGER NOT NULL,"
+    "  system_time INTEGER NOT NULL,"
+    "  version INTEGER NOT NULL,"
+    "  payload BLOB NOT NULL,"
+    "  PRIMARY KEY (view_id, key)"
+    ") STRICT, WITHOUT ROWID;"
+    "CREATE TABLE fs_quarantine ("
+    "  id INTEGER PRIMARY KEY,"
+    "  view_id INTEGER NOT NULL,"
+    "  key BLOB,"
+    "  event_time INTEGER,"
+    "  system_time INTEGER NOT NULL,"
+    "  version INTEGER NOT NULL,"
+    "  payload BLOB NOT NULL,"
+    "  rule TEXT NOT NULL,"
+    "  column_name TEXT NOT NULL,"
+    "  message TEXT NOT NULL"
+    ") STRICT;"
+    "CREATE INDEX fs_quarantine_key ON fs_quarantine(view_id, key);";
+
 static const char *const migrations[] = {
     migration_core,
     migration_registry,
+    migration_features,
 };
 
 #define MIGRATION_COUNT ((int32_t)(sizeof migrations / sizeof migrations[0]))
