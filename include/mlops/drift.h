@@ -90,6 +90,97 @@ MLOPS_API int mlops_stat_chisquare(mlops_test_result *out, const double *observe
 MLOPS_API int mlops_stat_chi2_contingency(mlops_test_result *out, const double *ref, const double *cur, size_t k,
                                           int32_t correction);
 
+/* ---- streaming profiles ----------------------------------------------------
+ * A profile summarises columns with bounded memory: counts, nulls, NaN/Inf,
+ * min, max, mean and variance (Welford within blocks, Chan across blocks and
+ * merges), a KLL quantile sketch, a histogram on fixed edges and a
+ * HyperLogLog distinct count for numeric columns; category counts (exact up
+ * to a cap, then Misra–Gries) and HyperLogLog for categorical ones. Profiles
+ * with the same specification merge (associative and commutative) across
+ * threads, processes and hosts. Threading: a profile is `handle`; update one
+ * profile per thread and merge them on read (mlops_profile_new_like()).
+ */
+typedef struct mlops_profile mlops_profile;
+
+/* Column kinds. Pinned. */
+#define MLOPS_COLUMN_NUMERIC     1
+#define MLOPS_COLUMN_CATEGORICAL 2
+
+/**
+ * New empty profile from a JSON specification: {"columns": [{"name": "amount",
+ * "kind": "numeric"|"categorical", "edges": [e0, e1, ...]}], "quantile_k": 200
+ * (8..65535), "category_cap": 1024 (1..1048576), "hll_bits": 12 (4..18),
+ * "quantiles": true, "distinct": true, "seed": 0}. @thread any
+ */
+MLOPS_API int mlops_profile_new(mlops_profile **out, const char *spec_json);
+/** New empty profile with a column per FLOAT64/INT64 (numeric) and STRING/BOOL (categorical) column of `frame`; `options_json` takes the keys of mlops_profile_new() except "columns". @thread any */
+MLOPS_API int mlops_profile_new_for_frame(mlops_profile **out, const mlops_frame *frame, const char *options_json);
+/** New empty profile with the same specification as `profile` (a shard for another thread). @thread handle */
+MLOPS_API int mlops_profile_new_like(mlops_profile **out, const mlops_profile *profile);
+/** Free `profile`; NULL is a no-op. @thread handle */
+MLOPS_API void mlops_profile_free(mlops_profile *profile);
+/** Number of columns (0 for NULL). @thread handle */
+MLOPS_API size_t mlops_profile_columns(const mlops_profile *profile);
+/** Name of column `column`, borrowed until the profile is freed; NULL when out of range. @thread handle */
+MLOPS_API const char *mlops_profile_column_name(const mlops_profile *profile, size_t column);
+/** Index of the column called `name`; MLOPS_ENOTFOUND when absent. @thread handle */
+MLOPS_API int mlops_profile_column_index(size_t *out, const mlops_profile *profile, const char *name);
+
+/** Feed `n` values to numeric column `column`; `nulls` (1 = null) may be NULL. Allocation-free except when a quantile level appears. @thread handle */
+MLOPS_API int mlops_profile_update_float64(mlops_profile *profile, size_t column, const double *values,
+                                           const uint8_t *nulls, size_t n);
+/** Feed `n` strings (NULL entries are nulls) to categorical column `column`; allocates only for a newly tracked category. @thread handle */
+MLOPS_API int mlops_profile_update_strings(mlops_profile *profile, size_t column, const char *const *values,
+                                           size_t n);
+/** Feed a row-major float matrix whose `width` columns are the profile's columns in order (all numeric). @thread handle */
+MLOPS_API int mlops_profile_update_matrix(mlops_profile *profile, const float *matrix, size_t rows, size_t width);
+/** Feed every profile column from the frame column of the same name (numeric: FLOAT64/INT64/BOOL; categorical: STRING/BOOL/INT64). @thread handle */
+MLOPS_API int mlops_profile_update_frame(mlops_profile *profile, const mlops_frame *frame);
+/**
+ * Merge `from` into `into` (same specification, else MLOPS_EINVAL). Exact
+ * parts merge exactly; sketches within their bounds. After a failure
+ * (MLOPS_ENOMEM) `into` is unusable and must be freed. @thread handle
+ */
+MLOPS_API int mlops_profile_merge(mlops_profile *into, const mlops_profile *from);
+
+/** Summary of one profile column. */
+typedef struct mlops_column_stats {
+    int32_t kind;                 /* MLOPS_COLUMN_* */
+    int32_t reserved;
+    uint64_t rows;                /* cells fed */
+    uint64_t count;               /* numeric: finite values; categorical: non-null values */
+    uint64_t nulls;               /* null cells */
+    uint64_t nans;                /* NaN values (numeric) */
+    uint64_t infs;                /* +/-Inf values (numeric) */
+    double min, max;              /* of the finite values (NaN when none) */
+    double mean;                  /* of the finite values */
+    double variance;              /* population variance of the finite values */
+    double distinct;              /* HyperLogLog estimate (NaN when disabled) */
+    double distinct_rse;          /* its relative standard error, 1.04 / sqrt(2^hll_bits) */
+    double rank_error;            /* bound on the normalised rank error of quantile queries: 0 while exact, else min(5 / k, worst case) (NaN when disabled) */
+    uint64_t categories;          /* categories tracked (categorical) */
+    double frequency_error;       /* any category count may be low by at most this (0 = exact) */
+} mlops_column_stats;
+
+/** Read the summary of column `column`. @thread handle */
+MLOPS_API int mlops_profile_column_stats(mlops_column_stats *out, const mlops_profile *profile, size_t column);
+/** Estimated `q`-quantile (0..1) of numeric column `column`; MLOPS_ESTATE when quantiles are disabled or no value was seen. @thread handle */
+MLOPS_API int mlops_profile_quantile(double *out, const mlops_profile *profile, size_t column, double q);
+/** Estimated fraction of values <= `x` in numeric column `column`. @thread handle */
+MLOPS_API int mlops_profile_rank(double *out, const mlops_profile *profile, size_t column, double x);
+/** Copy the histogram counts of column `column` (bins = edges - 1; values outside the edges are in the outer bins); MLOPS_EBUFSIZE after setting *bins_out when `capacity` is short. @thread handle */
+MLOPS_API int mlops_profile_histogram(uint64_t *counts, size_t capacity, size_t *bins_out,
+                                      const mlops_profile *profile, size_t column);
+/** Counter of `category` in categorical column `column` (0 when not tracked; low by at most frequency_error). @thread handle */
+MLOPS_API int mlops_profile_category_count(uint64_t *out, const mlops_profile *profile, size_t column,
+                                           const char *category);
+/** The profile as a JSON document (specification and every column summary); free with mlops_free(). @thread handle */
+MLOPS_API int mlops_profile_describe(char **json_out, const mlops_profile *profile);
+/** Serialise to a versioned compact binary (zstd); free with mlops_free(). @thread handle */
+MLOPS_API int mlops_profile_serialize(void **out, size_t *len_out, const mlops_profile *profile);
+/** Rebuild a profile from mlops_profile_serialize() bytes, fully validated: damaged bytes give MLOPS_ECORRUPT, foreign ones MLOPS_EFORMAT. @thread any */
+MLOPS_API int mlops_profile_deserialize(mlops_profile **out, const void *data, size_t len);
+
 #ifdef __cplusplus
 }
 #endif
