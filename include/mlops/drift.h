@@ -181,6 +181,29 @@ MLOPS_API int mlops_profile_serialize(void **out, size_t *len_out, const mlops_p
 /** Rebuild a profile from mlops_profile_serialize() bytes, fully validated: damaged bytes give MLOPS_ECORRUPT, foreign ones MLOPS_EFORMAT. @thread any */
 MLOPS_API int mlops_profile_deserialize(mlops_profile **out, const void *data, size_t len);
 
+/* ---- drift reports ---------------------------------------------------------
+ * Configuration (JSON, every key optional): {"columns": {"amount": {"test":
+ * "auto"|"ks"|"chisquare"|"z"|"wasserstein"|"jensenshannon"|"psi"|"kl"|
+ * "energy"|"cvm"|"anderson", "threshold": x, "min_effect": x, "kind":
+ * "numeric"|"categorical"}}, "include": [names], "prediction": [names],
+ * "correction": "none"|"bonferroni"|"benjamini_hochberg", "alpha": 0.05,
+ * "distance_threshold": 0.1, "drift_share": 0.5, "min_effect": 0,
+ * "js_base": 2, "bins": 10, "psi_epsilon": 1e-4}. With "auto" the test is
+ * chosen as Evidently does: reference of at most 1000 values: KS for numeric
+ * columns with more than 5 distinct values, else chi-square (z-test for 2
+ * categories); above 1000: normed Wasserstein, or Jensen–Shannon for
+ * categorical and small-domain columns. The report lists every statistic,
+ * p-value, threshold and decision, the dataset drift (share of drifted
+ * feature columns >= drift_share) and prediction drift. docs/drift.md has the
+ * document's format.
+ */
+/** Drift report comparing two frames column by column with exact tests on the raw values; free with mlops_free(). @thread any */
+MLOPS_API int mlops_drift_report_frames(char **json_out, const mlops_frame *reference, const mlops_frame *current,
+                                        const char *config_json);
+/** Drift report comparing two profiles (tests on sketches; see docs/drift.md); free with mlops_free(). @thread any */
+MLOPS_API int mlops_drift_report_profiles(char **json_out, const mlops_profile *reference,
+                                          const mlops_profile *current, const char *config_json);
+
 #ifdef __cplusplus
 }
 #endif
