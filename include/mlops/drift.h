@@ -204,6 +204,22 @@ MLOPS_API int mlops_drift_report_frames(char **json_out, const mlops_frame *refe
 MLOPS_API int mlops_drift_report_profiles(char **json_out, const mlops_profile *reference,
                                           const mlops_profile *current, const char *config_json);
 
+/* ---- windows ----------------------------------------------------------------
+ * Live profiles kept in the database per stream (a name such as a model or a
+ * feature view) and time window [start_us, end_us), microseconds UTC.
+ */
+/** Merge `profile` into the stored window (created when absent) in one transaction; a different end for the same start is MLOPS_ECONFLICT. @thread handle */
+MLOPS_API int mlops_drift_window_put(mlops_db *db, const char *stream, int64_t start_us, int64_t end_us,
+                                     const mlops_profile *profile);
+/** Load the profile of the window of `stream` starting at `start_us`; MLOPS_ENOTFOUND when absent. @thread handle */
+MLOPS_API int mlops_drift_window_get(mlops_profile **out, mlops_db *db, const char *stream, int64_t start_us);
+/** JSON list of the windows of `stream` starting in [from_us, to_us), oldest first; free with mlops_free(). @thread handle */
+MLOPS_API int mlops_drift_window_list(char **json_out, mlops_db *db, const char *stream, int64_t from_us,
+                                      int64_t to_us);
+/** Drift trend: a mlops_drift_report_profiles() report of each window of `stream` in [from_us, to_us) against `reference`; free with mlops_free(). @thread handle */
+MLOPS_API int mlops_drift_trend(char **json_out, mlops_db *db, const char *stream, const mlops_profile *reference,
+                                int64_t from_us, int64_t to_us, const char *config_json);
+
 #ifdef __cplusplus
 }
 #endif
