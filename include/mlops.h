@@ -10,5 +10,6 @@
 #include "mlops/frame.h"
 #include "mlops/registry.h"
 #include "mlops/features.h"
+#include "mlops/drift.h"
 
 #endif /* MLOPS_H */
