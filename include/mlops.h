@@ -8,5 +8,6 @@
 #include "mlops/common.h"
 #include "mlops/db.h"
 #include "mlops/frame.h"
+#include "mlops/infer.h"
 
 #endif /* MLOPS_H */
