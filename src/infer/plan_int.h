@@ -139,8 +139,6 @@ void mlops__step_release(mlops__step *step);
  */
 int mlops__op_apply(const mlops__step *step, const mlops__tensor *const *in, mlops__tensor *const *out, int exec);
 
-/* Apply an epilogue activation to n floats in place. */
-void mlops__epilogue_apply(const mlops__epilogue *epilogue, float *y, size_t n);
 /* y (m x n, leading dimension n) = act(x . W + b) in fp32 through OpenBLAS. */
 void mlops__linear_run_fp32(const mlops__linear *layer, const float *x, size_t m, float *y);
 
@@ -161,7 +159,8 @@ typedef enum mlops__mode {
     MLOPS__MODE_INT8 = 2    /* every layer with the packings given in `packs` */
 } mlops__mode;
 
-int mlops__ctx_new(mlops__ctx **out, const mlops__graph *graph);
+/* A context whose int8 layers split their rows over `threads` (1 = the calling thread only). */
+int mlops__ctx_new(mlops__ctx **out, const mlops__graph *graph, size_t threads);
 void mlops__ctx_free(mlops__ctx *ctx);
 /*
  * Run the graph on `inputs` (one per graph input, shapes included; data

@@ -245,39 +245,6 @@ static int op_binary(binop op, const tensor *a, const tensor *b, tensor *y, int 
 }
 
 /* ---- elementwise activations ---------------------------------------------------- */
-void mlops__epilogue_apply(const mlops__epilogue *epilogue, float *y, size_t n)
-{
-    size_t i;
-    switch (epilogue->act) {
-    case MLOPS__ACT_RELU:
-        for (i = 0; i < n; i++)
-            y[i] = y[i] > 0.0f ? y[i] : 0.0f;
-        break;
-    case MLOPS__ACT_LEAKY_RELU:
-        for (i = 0; i < n; i++)
-            y[i] = y[i] >= 0.0f ? y[i] : y[i] * epilogue->alpha;
-        break;
-    case MLOPS__ACT_SIGMOID:
-        for (i = 0; i < n; i++)
-            y[i] = y[i] >= 0.0f ? 1.0f / (1.0f + expf(-y[i])) : expf(y[i]) / (1.0f + expf(y[i]));
-        break;
-    case MLOPS__ACT_TANH:
-        for (i = 0; i < n; i++)
-            y[i] = tanhf(y[i]);
-        break;
-    case MLOPS__ACT_GELU:
-        for (i = 0; i < n; i++)
-            y[i] = 0.5f * y[i] * (1.0f + erff(y[i] * 0.70710678118654752f));
-        break;
-    case MLOPS__ACT_CLIP:
-        for (i = 0; i < n; i++)
-            y[i] = y[i] < epilogue->alpha ? epilogue->alpha : y[i] > epilogue->beta ? epilogue->beta : y[i];
-        break;
-    default:
-        break;
-    }
-}
-
 static int op_unary(const mlops__step *step, const tensor *x, tensor *y, int exec)
 {
     mlops__epilogue epi = {MLOPS__ACT_NONE, step->alpha, 0.0f};
@@ -302,7 +269,7 @@ static int op_unary(const mlops__step *step, const tensor *x, tensor *y, int exe
             ((float *)y->data)[i] = erff(((float *)y->data)[i]);
         return MLOPS_OK;
     }
-    mlops__epilogue_apply(&epi, (float *)y->data, n);
+    mlops__act_row(&epi, (float *)y->data, n);
     return MLOPS_OK;
 }
 
@@ -335,7 +302,7 @@ static int op_clip(const mlops__step *step, const tensor *const *in, tensor *y, 
         mlops__epilogue epi = {MLOPS__ACT_CLIP, (float)vlo, (float)vhi};
         if (y->data != x->data)
             memcpy(y->data, x->data, n * sizeof(float));
-        mlops__epilogue_apply(&epi, (float *)y->data, n);
+        mlops__act_row(&epi, (float *)y->data, n);
         return MLOPS_OK;
     }
     for (i = 0; i < n; i++) {
@@ -726,7 +693,7 @@ void mlops__linear_run_fp32(const mlops__linear *layer, const float *x, size_t m
     }
     if (layer->epilogue.act != MLOPS__ACT_NONE)
         for (j = 0; j < m; j++)
-            mlops__epilogue_apply(&layer->epilogue, y + j * n, n);
+            mlops__act_row(&layer->epilogue, y + j * n, n);
 }
 
 static int op_linear_shape(const mlops__step *step, const tensor *x, tensor *y)

@@ -18,9 +18,10 @@ struct mlops__ctx {
     size_t *cap;       /* bytes owned at t[i].data; 0 when borrowed (constants, inputs) */
     void *scratch;
     size_t scratch_cap;
+    mlops__pool *pool; /* threads of the int8 layers, NULL for the calling thread only */
 };
 
-int mlops__ctx_new(mlops__ctx **out, const mlops__graph *graph)
+int mlops__ctx_new(mlops__ctx **out, const mlops__graph *graph, size_t threads)
 {
     mlops__ctx *ctx = mlops__calloc(1, sizeof *ctx);
     size_t i;
@@ -33,6 +34,13 @@ int mlops__ctx_new(mlops__ctx **out, const mlops__graph *graph)
     if (ctx->t == NULL || ctx->cap == NULL) {
         mlops__ctx_free(ctx);
         return mlops__error(MLOPS_ENOMEM, SUB, "out of memory for a run context");
+    }
+    if (threads > 1) {
+        int rc = mlops__pool_create(&ctx->pool, threads);
+        if (rc != MLOPS_OK) {
+            mlops__ctx_free(ctx);
+            return rc;
+        }
     }
     for (i = 0; i < graph->n_values; i++)
         if (graph->values[i].is_const)
@@ -53,6 +61,7 @@ void mlops__ctx_free(mlops__ctx *ctx)
     mlops__free(ctx->t);
     mlops__free(ctx->cap);
     mlops__free(ctx->scratch);
+    mlops__pool_free(ctx->pool);
     mlops__free(ctx);
 }
 
@@ -123,7 +132,8 @@ static int run_linear(mlops__ctx *ctx, const mlops__step *step, const mlops__ten
     }
     if ((rc = ensure_scratch(ctx, mlops__qlinear_scratch_bytes(q, m))) != MLOPS_OK)
         return rc;
-    return mlops__qlinear_run(q, (const float *)x->data, m, layer->k, (float *)y->data, layer->n, ctx->scratch);
+    return mlops__qlinear_run_pool(q, ctx->pool, (const float *)x->data, m, layer->k, (float *)y->data, layer->n,
+                                   ctx->scratch);
 }
 
 int mlops__ctx_run(mlops__ctx *ctx, const mlops__graph *graph, const mlops__tensor *inputs, mlops__mode mode,

@@ -22,6 +22,7 @@ struct mlops_session {
     mlops__isa isa;
     int int8_layers;          /* linear layers packed in int8 */
     double auto_tolerance;
+    size_t threads;           /* per run, the caller included */
     size_t input_width;       /* floats per row of the single float input, 0 otherwise */
     size_t output_width;
     atomic_int busy[SLOTS];
@@ -29,28 +30,16 @@ struct mlops_session {
 };
 
 /* ---- options ------------------------------------------------------------------ */
-static int parse_isa(mlops__isa *out, const char *name)
-{
-    int i;
-    for (i = MLOPS__ISA_REF; i <= MLOPS__ISA_AMX; i++)
-        if (strcmp(mlops__isa_name((mlops__isa)i), name) == 0) {
-            if (!mlops__isa_available((mlops__isa)i))
-                return mlops__error(MLOPS_EUNSUPPORTED, SUB, "options: $.isa: kernel \"%s\" is not available on this machine",
-                                    name);
-            *out = (mlops__isa)i;
-            return MLOPS_OK;
-        }
-    return mlops__error(MLOPS_EINVAL, SUB, "options: $.isa: unknown kernel \"%s\" (ref, avx2, avx512vnni, amx)", name);
-}
-
 static int parse_options(mlops_session *session, const char *options_json)
 {
-    static const char *const keys[] = {"precision", "isa", "auto_tolerance", NULL};
+    static const char *const keys[] = {"precision", "isa", "threads", "auto_tolerance", NULL};
     mlops__json *json = NULL;
     const char *precision = NULL, *isa = NULL;
+    int64_t threads = 1;
     int rc;
     session->precision = PRECISION_FP32;
     session->auto_tolerance = 0.02;
+    session->threads = 1;
     if (options_json == NULL)
         return mlops__isa_select(&session->isa);
     if ((rc = mlops__json_parse(&json, options_json, SUB, "session options")) != MLOPS_OK)
@@ -62,6 +51,7 @@ static int parse_options(mlops_session *session, const char *options_json)
     if ((rc = mlops__json_check_keys(json, "$", SUB, keys)) != MLOPS_OK ||
         (rc = mlops__json_opt_string(&precision, json, "precision", "$", SUB)) != MLOPS_OK ||
         (rc = mlops__json_opt_string(&isa, json, "isa", "$", SUB)) != MLOPS_OK ||
+        (rc = mlops__json_opt_int(&threads, json, "threads", "$", SUB, 1, 256)) != MLOPS_OK ||
         (rc = mlops__json_opt_double(&session->auto_tolerance, json, "auto_tolerance", "$", SUB, 0.0, 1.0)) !=
             MLOPS_OK)
         goto out;
@@ -78,7 +68,9 @@ static int parse_options(mlops_session *session, const char *options_json)
             goto out;
         }
     }
-    rc = isa != NULL ? parse_isa(&session->isa, isa) : mlops__isa_select(&session->isa);
+    session->threads = (size_t)threads;
+    rc = isa != NULL ? mlops__isa_parse(&session->isa, isa, "session options: $.isa")
+                     : mlops__isa_select(&session->isa);
 out:
     mlops__json_free(json);
     return rc;
@@ -103,7 +95,7 @@ static int ctx_acquire(mlops__ctx **out, int *slot_out, const mlops_session *ses
     for (i = 0; i < SLOTS; i++) {
         if (atomic_load_explicit(&s->busy[i], memory_order_relaxed) == 0 &&
             atomic_exchange_explicit(&s->busy[i], 1, memory_order_acquire) == 0) {
-            if (s->slot[i] == NULL && (rc = mlops__ctx_new(&s->slot[i], s->graph)) != MLOPS_OK) {
+            if (s->slot[i] == NULL && (rc = mlops__ctx_new(&s->slot[i], s->graph, s->threads)) != MLOPS_OK) {
                 atomic_store_explicit(&s->busy[i], 0, memory_order_release);
                 return rc;
             }
@@ -113,7 +105,7 @@ static int ctx_acquire(mlops__ctx **out, int *slot_out, const mlops_session *ses
         }
     }
     *slot_out = -1;
-    return mlops__ctx_new(out, s->graph);
+    return mlops__ctx_new(out, s->graph, s->threads);
 }
 
 static void ctx_release(const mlops_session *session, mlops__ctx *ctx, int slot)
@@ -301,7 +293,7 @@ static int choose_auto(mlops_session *session, const mlops_frame *calibration)
     for (s = 0; s < graph->n_steps; s++)
         packs[s] = is_linear(&graph->steps[s]) ? graph->steps[s].linear->q : NULL;
     input = input_tensor(session, rows_data, rows);
-    if ((rc = mlops__ctx_new(&ctx, graph)) != MLOPS_OK ||
+    if ((rc = mlops__ctx_new(&ctx, graph, 1)) != MLOPS_OK ||
         (rc = mlops__ctx_run(ctx, graph, &input, MLOPS__MODE_FP32, NULL)) != MLOPS_OK ||
         (rc = layer_errors(errors, graph, ctx, packs)) != MLOPS_OK)
         goto out;
@@ -730,7 +722,7 @@ int mlops_session_accuracy(char **out, const mlops_session *session, const mlops
     if ((rc = frame_rows(&rows_data, &rows, session, frame)) != MLOPS_OK || (rc = all_packs(packs, owned, session)) != MLOPS_OK)
         goto out;
     input = input_tensor(session, rows_data, rows);
-    if ((rc = mlops__ctx_new(&ref, graph)) != MLOPS_OK || (rc = mlops__ctx_new(&quant, graph)) != MLOPS_OK ||
+    if ((rc = mlops__ctx_new(&ref, graph, 1)) != MLOPS_OK || (rc = mlops__ctx_new(&quant, graph, session->threads)) != MLOPS_OK ||
         (rc = mlops__ctx_run(ref, graph, &input, MLOPS__MODE_FP32, NULL)) != MLOPS_OK ||
         (rc = mlops__ctx_run(quant, graph, &input, MLOPS__MODE_INT8, packs)) != MLOPS_OK ||
         (rc = layer_errors(layers, graph, ref, packs)) != MLOPS_OK)

@@ -208,7 +208,7 @@ static void run_and_compare(const char *test, mlops__graph *graph, const mlops__
                                  MLOPS_OK);
         }
     }
-    assert_int_equal(mlops__ctx_new(&ctx, graph), MLOPS_OK);
+    assert_int_equal(mlops__ctx_new(&ctx, graph, 1), MLOPS_OK);
     if (mlops__ctx_run(ctx, graph, inputs, MLOPS__MODE_PLAN, NULL) != MLOPS_OK)
         fail_msg("%s: run failed: %s", test, mlops_error_last()->message);
     for (i = 0; i < n_outputs; i++) {
