@@ -45,7 +45,7 @@ static int parse_options(mlops_session *session, const char *options_json)
     if ((rc = mlops__json_parse(&json, options_json, SUB, "session options")) != MLOPS_OK)
         return rc;
     if (!mlops__json_is_object(json)) {
-        rc = mlops__error(MLOPS_EINVAL, SUB, "session options: $ must be an object");
+        rc = mlops__error(MLOPS_EFORMAT, SUB, "session options: $ must be an object");
         goto out;
     }
     if ((rc = mlops__json_check_keys(json, "$", SUB, keys)) != MLOPS_OK ||
@@ -63,7 +63,7 @@ static int parse_options(mlops_session *session, const char *options_json)
         else if (strcmp(precision, "auto") == 0)
             session->precision = PRECISION_AUTO;
         else {
-            rc = mlops__error(MLOPS_EINVAL, SUB, "session options: $.precision: \"%s\" is not fp32, int8 or auto",
+            rc = mlops__error(MLOPS_EFORMAT, SUB, "session options: $.precision: \"%s\" is not fp32, int8 or auto",
                               precision);
             goto out;
         }
