@@ -296,8 +296,10 @@ static int convert_tensor(mlops__tensor *out, const Onnx__TensorProto *proto, co
     t.data = mlops__malloc(count * size + 1);
     if (t.data == NULL)
         return mlops__error(MLOPS_ENOMEM, SUB, "%s: out of memory for %zu bytes", what, count * size);
-    if (proto->has_raw_data)
-        memcpy(t.data, proto->raw_data.data, count * size);
+    if (proto->has_raw_data) {
+        if (count > 0)
+            memcpy(t.data, proto->raw_data.data, count * size);
+    }
     else
         copy_typed(&t, field, kind, count);
     *out = t;
@@ -533,7 +535,8 @@ static int copy_binding(mlops__value *value, const mlops__tensor *tensor)
     value->t.data = mlops__malloc(bytes + 1);
     if (value->t.data == NULL)
         return mlops__error(MLOPS_ENOMEM, SUB, "out of memory for input \"%s\"", value->name);
-    memcpy(value->t.data, tensor->data, bytes);
+    if (bytes > 0)
+        memcpy(value->t.data, tensor->data, bytes);
     value->is_const = 1;
     return MLOPS_OK;
 }
