@@ -11,7 +11,7 @@ trap 'rm -rf "$work"' EXIT
 reps=${REPS:-7}
 copies=${COPIES:-8}
 
-OMP_NUM_THREADS=1 /usr/bin/python3 "$here/session_peer.py" "$work" --threads 1 --reps "$reps" --copies "$copies" \
+OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 /usr/bin/python3 "$here/session_peer.py" "$work" --threads 1 --reps "$reps" --copies "$copies" \
     > "$work/results.txt"
 for precision in fp32 int8; do
     OPENBLAS_NUM_THREADS=1 "$build/bench/bench_session" "$work/mlp1024.onnx" mlp1024 "$precision" \

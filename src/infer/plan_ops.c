@@ -118,7 +118,7 @@ static int is_int8_type(int32_t dtype)
 static int norm_axis(int64_t *axis, int64_t rank, int inclusive)
 {
     int64_t hi = inclusive ? rank : rank - 1;
-    int64_t a = *axis < 0 ? *axis + rank + (inclusive ? 0 : 0) : *axis;
+    int64_t a = *axis < 0 ? *axis + rank : *axis;
     if (*axis < -rank || a < 0 || a > hi)
         return mlops__error(MLOPS_EFORMAT, SUB, "axis %lld out of range for rank %lld", (long long)*axis,
                             (long long)rank);
@@ -244,7 +244,7 @@ static int op_binary(binop op, const tensor *a, const tensor *b, tensor *y, int 
     return MLOPS_OK;
 }
 
-/* ---- elementwise activations ---------------------------------------------------- */
+/* ---- elementwise activations (the epilogue's definitions) ------------------------ */
 static int op_unary(const mlops__step *step, const tensor *x, tensor *y, int exec)
 {
     mlops__epilogue epi = {MLOPS__ACT_NONE, step->alpha, 0.0f};

@@ -80,7 +80,7 @@ static int ensure(mlops__ctx *ctx, size_t index)
         return MLOPS_OK;
     grown = mlops__realloc(ctx->cap[index] > 0 ? t->data : NULL, bytes);
     if (grown == NULL)
-        return mlops__error(MLOPS_ENOMEM, SUB, "out of memory for %zu bytes of \"%s\"", bytes, "a value");
+        return mlops__error(MLOPS_ENOMEM, SUB, "out of memory for a value of %zu bytes", bytes);
     t->data = grown;
     ctx->cap[index] = bytes;
     return MLOPS_OK;
