@@ -11,5 +11,6 @@
 #include "mlops/registry.h"
 #include "mlops/features.h"
 #include "mlops/drift.h"
+#include "mlops/infer.h"
 
 #endif /* MLOPS_H */
