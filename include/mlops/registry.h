@@ -39,6 +39,8 @@ MLOPS_API int mlops_model_show(char **json_out, mlops_db *db, const char *name);
  * mlops_version_writer_commit(); until then nothing is visible to others and
  * a crash leaves nothing behind. The writer holds the database's write lock
  * from begin to commit or free (other writers wait up to the busy timeout).
+ * One writer at a time per handle: a second one fails its writes and
+ * commit with MLOPS_ESTATE until it is the innermost again.
  */
 typedef struct mlops_version_writer mlops_version_writer;
 
