@@ -315,7 +315,9 @@ int mlops_artifact_gc(int64_t *removed_out, mlops_db *db)
         return mlops__error_null(MLOPS__REG, "mlops_artifact_gc", "db");
     if ((rc = mlops__tx_begin(db)))
         return rc;
-    rc = mlops__reg_exec(db, "DELETE FROM reg_artifact WHERE id NOT IN (SELECT artifact_id FROM reg_version)", "");
+    /* A row without a hash is being written by an open writer on this handle: not garbage. */
+    rc = mlops__reg_exec(db, "DELETE FROM reg_artifact WHERE sha256 IS NOT NULL AND"
+                             " id NOT IN (SELECT artifact_id FROM reg_version)", "");
     if (rc == MLOPS_OK) {
         removed = mlops__db_changes(db);
         snprintf(details, sizeof details, "{\"removed\":%lld}", (long long)removed);
