@@ -452,6 +452,12 @@ static int register_call(void *p)
                                   " \"version\": 1}], \"as_of_us\": 5}}");
 }
 
+static int create_call(void *p)
+{
+    alloc_ctx *ctx = p;
+    return mlops_model_create(ctx->db, "created", "under allocation failures", "{\"k\": \"v\"}");
+}
+
 static int show_call(void *p)
 {
     alloc_ctx *ctx = p;
@@ -496,6 +502,7 @@ static void test_allocation_failures(void **state)
     assert_true(ts_each_allocation_failure(show_call, free_json, &ctx) > 3);
     assert_int_equal(read_call(&ctx), MLOPS_OK);
     free_data(&ctx);
+    assert_true(ts_each_allocation_failure(create_call, NULL, &ctx) > 0);
     assert_true(ts_each_allocation_failure(read_call, free_data, &ctx) > 1);
     assert_int_equal(mlops_allocator_set(NULL), MLOPS_OK);
     mlops_db_close(ctx.db);
