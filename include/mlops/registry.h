@@ -136,7 +136,8 @@ MLOPS_API int mlops_artifact_gc(int64_t *removed_out, mlops_db *db);
  * Point `alias` of `model` at `version`, checking the alias's gate policy in
  * the same transaction. Refused with MLOPS_EPOLICY naming the failing rule
  * and the values compared (the alias is left unchanged); MLOPS_ENOTFOUND for
- * a missing model or version. @thread handle
+ * a missing model or version. Pointing the alias at the version it already
+ * points at changes and records nothing. @thread handle
  */
 MLOPS_API int mlops_alias_set(mlops_db *db, const char *model, const char *alias, int64_t version);
 /** Remove `alias` (its history is kept); MLOPS_ENOTFOUND when it is not set. @thread handle */
