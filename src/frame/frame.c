@@ -664,6 +664,55 @@ int mlops_frame_clone(mlops_frame **out, const mlops_frame *frame)
     return MLOPS_OK;
 }
 
+int mlops_frame_take_rows(mlops_frame **out, const mlops_frame *frame, const size_t *rows, size_t count)
+{
+    mlops_frame *taken = NULL;
+    size_t i, c;
+    int rc;
+    if (!out)
+        return mlops__error_null(SUB, "mlops_frame_take_rows", "out");
+    *out = NULL;
+    if (!frame || (!rows && count))
+        return mlops__error_null(SUB, "mlops_frame_take_rows", !frame ? "frame" : "rows");
+    for (i = 0; i < count; i++) {
+        if (rows[i] >= frame->rows)
+            return mlops__error(MLOPS_EINVAL, SUB, "mlops_frame_take_rows: row %zu (entry %zu) out of range (%zu rows)",
+                                rows[i], i, frame->rows);
+    }
+    if ((rc = mlops_frame_new(&taken)))
+        return rc;
+    for (c = 0; c < frame->column_count && rc == MLOPS_OK; c++) {
+        const frame_column *src = &frame->columns[c];
+        frame_column *col;
+        size_t cell = mlops__frame_cell_size(src->type, src->dim);
+        taken->rows = count;
+        if ((rc = column_push(&col, taken, src->name, src->type, src->dim)))
+            break;
+        if (src->type == MLOPS_TYPE_STRING)
+            memset(col->values, 0, count * sizeof(char *));
+        for (i = 0; i < count; i++) {
+            col->nulls[i] = src->nulls[rows[i]];
+            if (src->type != MLOPS_TYPE_STRING) {
+                memcpy((char *)col->values + i * cell, (const char *)src->values + rows[i] * cell, cell);
+            } else if (((char *const *)src->values)[rows[i]]) {
+                ((char **)col->values)[i] = mlops__strdup(((char *const *)src->values)[rows[i]]);
+                if (!((char **)col->values)[i]) {
+                    column_pop(taken, count);
+                    rc = mlops__error(MLOPS_ENOMEM, SUB, "out of memory copying column \"%s\"", src->name);
+                    break;
+                }
+            }
+        }
+    }
+    if (rc) {
+        mlops_frame_free(taken);
+        return rc;
+    }
+    taken->rows = frame->column_count ? count : 0;
+    *out = taken;
+    return MLOPS_OK;
+}
+
 int mlops_frame_select(mlops_frame **out, const mlops_frame *frame, const char *const *columns, size_t count)
 {
     mlops_frame *selected = NULL;
