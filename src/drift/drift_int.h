@@ -44,7 +44,12 @@ static inline double mlops__value_of(uint64_t key)
     memcpy(&value, &bits, sizeof value);
     return value;
 }
-/* Sort `n` keys ascending (LSD radix, bytes that never vary are skipped); `tmp` holds n keys. */
+/*
+ * Sort `n` (< 2^32) keys ascending by LSD radix, skipping digits that never
+ * vary. `tmp` holds n keys, plus MLOPS__SORT_EXTRA keys when n > MLOPS__SORT_SMALL.
+ */
+#define MLOPS__SORT_SMALL 65536
+#define MLOPS__SORT_EXTRA (6 * 2048 / 2)
 void mlops__sort_keys(uint64_t *keys, uint64_t *tmp, size_t n);
 /*
  * Copy `values` without NaN into a new sorted array (mlops__free), counting

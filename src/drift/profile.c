@@ -408,16 +408,32 @@ static int numeric_update(const mlops_profile *p, mlops__pcol *c, const double *
         for (i = 0; i < len; i++)
             clean &= isfinite(v[i]) != 0;
         if (clean) {
-            /* Fast path: every value is a finite number. */
-            for (i = 0; i < len; i++) {
-                sum += v[i];
+            /* Fast path: every value is a finite number; four partial sums break the add chains. */
+            double s4[4] = {0, 0, 0, 0}, q4[4] = {0, 0, 0, 0};
+            for (i = 0; i + 4 <= len; i += 4) {
+                int j;
+                for (j = 0; j < 4; j++) {
+                    s4[j] += v[i + j];
+                    mn = v[i + j] < mn ? v[i + j] : mn;
+                    mx = v[i + j] > mx ? v[i + j] : mx;
+                }
+            }
+            for (; i < len; i++) {
+                s4[0] += v[i];
                 mn = v[i] < mn ? v[i] : mn;
                 mx = v[i] > mx ? v[i] : mx;
             }
+            sum = (s4[0] + s4[1]) + (s4[2] + s4[3]);
             cnt = len;
             mean_b = sum / (double)cnt;
-            for (i = 0; i < len; i++)
-                m2_b += (v[i] - mean_b) * (v[i] - mean_b);
+            for (i = 0; i + 4 <= len; i += 4) {
+                int j;
+                for (j = 0; j < 4; j++)
+                    q4[j] += (v[i + j] - mean_b) * (v[i + j] - mean_b);
+            }
+            for (; i < len; i++)
+                q4[0] += (v[i] - mean_b) * (v[i] - mean_b);
+            m2_b = (q4[0] + q4[1]) + (q4[2] + q4[3]);
             if (c->nedges)
                 for (i = 0; i < len; i++)
                     c->hist[hist_bin(c->edges, c->nedges, v[i])]++;

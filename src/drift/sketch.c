@@ -430,7 +430,7 @@ int mlops__freq_merge(mlops__freq *into, const mlops__freq *from)
         big.key_len = mlops__calloc(total, sizeof(uint32_t));
         big.hash = mlops__calloc(total, sizeof(uint64_t));
         big.count = mlops__calloc(total, sizeof(uint64_t));
-        sorted = mlops__malloc(sizeof(uint64_t) * 2 * ((size_t)total + 1));
+        sorted = mlops__malloc(sizeof(uint64_t) * (2 * ((size_t)total + 1) + MLOPS__SORT_EXTRA));
         if (!big.slots || !big.key || !big.key_len || !big.hash || !big.count || !sorted) {
             rc = mlops__error(MLOPS_ENOMEM, SUB, "category counts: out of memory while merging");
             goto out_free_big;

@@ -421,8 +421,10 @@ int mlops_stat_psi(mlops_test_result *out, double *edges, size_t edges_cap, cons
     if (epsilon == 0.0)
         epsilon = 1e-4;
     result_init(out);
-    if ((rc = prepare_pair(&a, &na, &b, &nb, out, ref, n_ref, cur, n_cur, 1)))
+    /* The reference is sorted for its quantiles; the current sample is only binned. */
+    if ((rc = mlops__sample_prepare(&a, &na, &out->nan_ref, ref, n_ref, 1, "reference")))
         return mlops__error_prefix("mlops_stat_psi");
+    b = NULL;
     e = mlops__malloc(sizeof(double) * ((size_t)bins + 1));
     pr = mlops__calloc(bins, sizeof(double));
     pc = mlops__calloc(bins, sizeof(double));
@@ -443,8 +445,27 @@ int mlops_stat_psi(mlops_test_result *out, double *edges, size_t edges_cap, cons
     }
     for (i = 0; i < na; i++)
         pr[bin_of(e, bins, a[i])] += 1.0;
-    for (i = 0; i < nb; i++)
-        pc[bin_of(e, bins, b[i])] += 1.0;
+    nb = 0;
+    for (i = 0; i < n_cur; i++) {
+        double v = cur[i];
+        if (isnan(v)) {
+            out->nan_cur++;
+            continue;
+        }
+        if (isinf(v)) {
+            rc = mlops__error(MLOPS_EINVAL, SUB,
+                              "mlops_stat_psi: current sample: value %zu is infinite; this measure needs finite values", i);
+            goto out_free;
+        }
+        pc[bin_of(e, bins, v)] += 1.0;
+        nb++;
+    }
+    if (nb == 0) {
+        rc = mlops__error(MLOPS_EINVAL, SUB, "mlops_stat_psi: current sample: no values (%zu given)", n_cur);
+        goto out_free;
+    }
+    out->n_ref = na;
+    out->n_cur = nb;
     for (i = 0; i < bins; i++) {
         pr[i] /= (double)na;
         pc[i] /= (double)nb;
