@@ -609,18 +609,18 @@ static int profile_small_domain(cat_counts *cc, const mlops__pcol *a, const mlop
     return MLOPS_OK;
 }
 
-static double hll_union(const mlops_profile *p, const mlops__pcol *a, const mlops__pcol *b)
+/* Distinct-count estimate of the union of two columns (register-wise maximum). */
+static int hll_union(double *out, const mlops_profile *p, const mlops__pcol *a, const mlops__pcol *b)
 {
     size_t m = (size_t)1 << p->hll_bits, i;
     uint8_t *reg = mlops__malloc(m);
-    double e;
     if (!reg)
-        return NAN;
+        return mlops__error(MLOPS_ENOMEM, SUB, "drift report: out of memory");
     for (i = 0; i < m; i++)
         reg[i] = a->hll[i] > b->hll[i] ? a->hll[i] : b->hll[i];
-    e = mlops__hll_estimate(reg, p->hll_bits);
+    *out = mlops__hll_estimate(reg, p->hll_bits);
     mlops__free(reg);
-    return e;
+    return MLOPS_OK;
 }
 
 /* Proportions of a KLL view in reference-quantile bins: a value on an inner edge belongs to the bin above. */
@@ -641,8 +641,8 @@ static void view_bins(double *out, const mlops__kll_view *v, const double *edges
     }
 }
 
-static int run_profile_column(col_result *r, const mlops_profile *rp, const mlops__pcol *a, const mlops_profile *cp,
-                              const mlops__pcol *b, const report_cfg *cfg)
+static int run_profile_column(col_result *r, const mlops_profile *rp, const mlops__pcol *a, const mlops__pcol *b,
+                              const report_cfg *cfg)
 {
     cat_counts cc = {0};
     mlops__kll_view va = {0}, vb = {0};
@@ -659,7 +659,11 @@ static int run_profile_column(col_result *r, const mlops_profile *rp, const mlop
         int exact = a->freq.n == a->freq.kept && b->freq.n == b->freq.kept;
         if ((rc = profile_categories(&cc, a, b)))
             return rc;
-        r->n_unique = exact ? (double)cc.k : (a->hll ? hll_union(rp, a, b) : (double)cc.k);
+        r->n_unique = (double)cc.k;
+        if (!exact && a->hll && (rc = hll_union(&r->n_unique, rp, a, b))) {
+            cat_free(&cc);
+            return rc;
+        }
         r->approximate = !exact;
         if (r->test == T_AUTO)
             r->test = default_test(r->kind, a->count, r->n_unique);
@@ -673,7 +677,9 @@ static int run_profile_column(col_result *r, const mlops_profile *rp, const mlop
             return rc;
         r->n_unique = (double)cc.k;
     } else {
-        r->n_unique = a->hll ? hll_union(rp, a, b) : INFINITY;
+        r->n_unique = INFINITY;
+        if (a->hll && (rc = hll_union(&r->n_unique, rp, a, b)))
+            return rc;
     }
     if (r->test == T_AUTO)
         r->test = default_test(r->kind, a->count, r->n_unique);
@@ -725,7 +731,6 @@ static int run_profile_column(col_result *r, const mlops_profile *rp, const mlop
 out_free:
     mlops__kll_view_free(&va);
     mlops__kll_view_free(&vb);
-    (void)cp;
     return rc;
 }
 
@@ -821,14 +826,13 @@ static int emit_report(char **json_out, col_result *r, size_t n, const report_cf
                        uint64_t cur_rows)
 {
     mlops__buf b;
-    size_t i, features = 0, drifted = 0, preds = 0, pdrift = 0;
+    size_t i, features = 0, drifted = 0, pdrift = 0;
     double share;
     int rc, first;
     if ((rc = decide(r, n, cfg, 0)) || (rc = decide(r, n, cfg, 1)))
         return rc;
     for (i = 0; i < n; i++) {
         if (r[i].prediction) {
-            preds++;
             pdrift += r[i].drifted;
         } else {
             features++;
@@ -868,7 +872,6 @@ static int emit_report(char **json_out, col_result *r, size_t n, const report_cf
     if ((rc = mlops__buf_status(&b, SUB)) == MLOPS_OK)
         *json_out = mlops__buf_detach(&b, NULL);
     mlops__buf_free(&b);
-    (void)preds;
     return rc;
 }
 
@@ -1022,7 +1025,7 @@ int mlops_drift_report_profiles(char **json_out, const mlops_profile *reference,
         size_t ai, bi;
         mlops_profile_column_index(&ai, reference, res[i].name);
         mlops_profile_column_index(&bi, current, res[i].name);
-        if ((rc = run_profile_column(&res[i], reference, &reference->cols[ai], current, &current->cols[bi], &cfg)))
+        if ((rc = run_profile_column(&res[i], reference, &reference->cols[ai], &current->cols[bi], &cfg)))
             goto out_free;
         finish_threshold(&res[i], &cfg);
     }

@@ -37,9 +37,58 @@ static uint64_t rng_next(uint64_t *state)
     return z ^ (z >> 31);
 }
 
+/* Quicksort (median of three, insertion sort below 16) for the short arrays of the sketches. */
+static void quicksort_doubles(double *v, size_t n)
+{
+    while (n > 16) {
+        size_t i = 0, j = n - 1, mid = n / 2;
+        double pivot, t;
+        if (v[mid] < v[0]) { t = v[mid]; v[mid] = v[0]; v[0] = t; }
+        if (v[n - 1] < v[0]) { t = v[n - 1]; v[n - 1] = v[0]; v[0] = t; }
+        if (v[n - 1] < v[mid]) { t = v[n - 1]; v[n - 1] = v[mid]; v[mid] = t; }
+        pivot = v[mid];
+        for (;;) {
+            while (v[i] < pivot)
+                i++;
+            while (pivot < v[j])
+                j--;
+            if (i >= j)
+                break;
+            t = v[i];
+            v[i++] = v[j];
+            v[j--] = t;
+        }
+        /* Recurse into the smaller part, loop on the larger one. */
+        if (j + 1 < n - j - 1) {
+            quicksort_doubles(v, j + 1);
+            v += j + 1;
+            n -= j + 1;
+        } else {
+            quicksort_doubles(v + j + 1, n - j - 1);
+            n = j + 1;
+        }
+    }
+    {
+        size_t i;
+        for (i = 1; i < n; i++) {
+            double x = v[i];
+            size_t k = i;
+            while (k > 0 && v[k - 1] > x) {
+                v[k] = v[k - 1];
+                k--;
+            }
+            v[k] = x;
+        }
+    }
+}
+
 void mlops__sort_doubles(double *values, uint64_t *scratch, size_t n)
 {
     size_t i;
+    if (n <= 4096) {
+        quicksort_doubles(values, n);
+        return;
+    }
     for (i = 0; i < n; i++)
         scratch[i] = mlops__key_of(values[i]);
     mlops__sort_keys(scratch, scratch + n, n);

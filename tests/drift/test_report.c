@@ -347,21 +347,27 @@ static void test_configuration_errors(void **state)
 
 typedef struct rep_ctx {
     mlops_frame *ref, *cur;
-    char *json;
+    mlops_profile *pref, *pcur;
+    char *json, *json2;
 } rep_ctx;
 
 static int rep_call(void *arg)
 {
     rep_ctx *c = arg;
-    return mlops_drift_report_frames(&c->json, c->ref, c->cur,
-                                     "{\"correction\":\"benjamini_hochberg\",\"columns\":{\"y\":{\"test\":\"psi\"}}}");
+    int rc = mlops_drift_report_frames(&c->json, c->ref, c->cur,
+                                       "{\"correction\":\"benjamini_hochberg\",\"columns\":{\"y\":{\"test\":\"psi\"}}}");
+    if (rc == MLOPS_OK)
+        rc = mlops_drift_report_profiles(&c->json2, c->pref, c->pcur,
+                                         "{\"columns\":{\"x\":{\"test\":\"ks\"},\"y\":{\"test\":\"kl\"}}}");
+    return rc;
 }
 
 static void rep_cleanup(void *arg)
 {
     rep_ctx *c = arg;
     mlops_free(c->json);
-    c->json = NULL;
+    mlops_free(c->json2);
+    c->json = c->json2 = NULL;
 }
 
 static void test_allocation_failures_are_clean(void **state)
@@ -370,8 +376,14 @@ static void test_allocation_failures_are_clean(void **state)
     (void)state;
     c.ref = make_frame(60, 0, 0);
     c.cur = make_frame(70, 0.2, 0);
-    c.json = NULL;
+    c.json = c.json2 = NULL;
+    assert_int_equal(mlops_profile_new_for_frame(&c.pref, c.ref, "{\"quantile_k\":8}"), MLOPS_OK);
+    assert_int_equal(mlops_profile_new_like(&c.pcur, c.pref), MLOPS_OK);
+    assert_int_equal(mlops_profile_update_frame(c.pref, c.ref), MLOPS_OK);
+    assert_int_equal(mlops_profile_update_frame(c.pcur, c.cur), MLOPS_OK);
     assert_true(ts_each_allocation_failure(rep_call, rep_cleanup, &c) > 10);
+    mlops_profile_free(c.pref);
+    mlops_profile_free(c.pcur);
     mlops_frame_free(c.ref);
     mlops_frame_free(c.cur);
 }
