@@ -531,6 +531,17 @@ static void test_frames_and_matrices(void **state)
     assert_true(st.mean == 20.0);
     ts_assert_error(mlops_profile_update_matrix(m, matrix, 3, 3), MLOPS_EINVAL, "width 3");
     ts_assert_error(mlops_profile_update_frame(m, f), MLOPS_ENOTFOUND, "\"a\": not in the frame");
+    {
+        /* A column of the wrong type is refused before any column is fed. */
+        mlops_profile *w = NULL;
+        assert_int_equal(mlops_profile_new(&w, "{\"columns\":[{\"name\":\"amount\",\"kind\":\"numeric\"},"
+                                               "{\"name\":\"country\",\"kind\":\"numeric\"}]}"),
+                         MLOPS_OK);
+        ts_assert_error(mlops_profile_update_frame(w, f), MLOPS_EINVAL, "\"country\": frame column type 4");
+        assert_int_equal(mlops_profile_column_stats(&st, w, 0), MLOPS_OK);
+        assert_int_equal(st.rows, 0);
+        mlops_profile_free(w);
+    }
     ts_assert_error(mlops_profile_merge(m, p), MLOPS_EINVAL, "different specifications");
     mlops_profile_free(m);
     mlops_profile_free(p);
