@@ -354,12 +354,14 @@ static int raw_extract(raw_side *s, const mlops_frame *f, size_t col, int32_t ki
         s->num = mlops__malloc(sizeof(double) * (rows ? rows : 1));
         if (!s->num)
             return mlops__error(MLOPS_ENOMEM, SUB, "drift report: out of memory");
+        /* Nulls, NaN and +/-Inf are missing values, dropped and counted (as Evidently drops them). */
         for (i = 0; i < rows; i++) {
-            if (nulls[i]) {
+            double v = d ? d[i] : (iv ? (double)iv[i] : (double)bv[i]);
+            if (nulls[i] || !isfinite(v)) {
                 s->nulls++;
                 continue;
             }
-            s->num[s->n++] = d ? d[i] : (iv ? (double)iv[i] : (double)bv[i]);
+            s->num[s->n++] = v;
         }
         return MLOPS_OK;
     }

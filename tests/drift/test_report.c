@@ -323,6 +323,33 @@ static void test_profiles_report_close_to_exact(void **state)
     mlops_frame_free(cur);
 }
 
+static void test_missing_values_are_dropped_and_counted(void **state)
+{
+    double rv[8] = {1, 2, NAN, 3, 4, INFINITY, 5, 6}, cv[6] = {2, 3, 4, -INFINITY, 5, 7};
+    uint8_t rn[8] = {0, 0, 0, 0, 1, 0, 0, 0};
+    mlops_frame *ref = NULL, *cur = NULL;
+    char *json = NULL;
+    mlops__json *doc, *c;
+    (void)state;
+    assert_int_equal(mlops_frame_new(&ref), MLOPS_OK);
+    assert_int_equal(mlops_frame_new(&cur), MLOPS_OK);
+    assert_int_equal(mlops_frame_add_float64(ref, "v", rv, rn, 8), MLOPS_OK);
+    assert_int_equal(mlops_frame_add_float64(cur, "v", cv, NULL, 6), MLOPS_OK);
+    assert_int_equal(mlops_drift_report_frames(&json, ref, cur, "{\"columns\":{\"v\":{\"test\":\"wasserstein\"}}}"),
+                     MLOPS_OK);
+    doc = parse(json);
+    c = column(doc, NULL, "v");
+    assert_int_equal((int)num(c, "n_ref"), 5);
+    assert_int_equal((int)num(c, "missing_ref"), 3);
+    assert_int_equal((int)num(c, "n_cur"), 5);
+    assert_int_equal((int)num(c, "missing_cur"), 1);
+    assert_int_equal((int)num(c, "n_unique"), 7);
+    mlops__json_free(doc);
+    mlops_free(json);
+    mlops_frame_free(ref);
+    mlops_frame_free(cur);
+}
+
 static void test_configuration_errors(void **state)
 {
     mlops_frame *ref = make_frame(50, 0, 0), *cur = make_frame(50, 0, 0);
@@ -397,6 +424,7 @@ int main(void)
         cmocka_unit_test(test_effect_floor_ignores_trivial_shifts),
         cmocka_unit_test(test_drift_share_threshold),
         cmocka_unit_test(test_profiles_report_close_to_exact),
+        cmocka_unit_test(test_missing_values_are_dropped_and_counted),
         cmocka_unit_test(test_configuration_errors),
         cmocka_unit_test(test_allocation_failures_are_clean),
     };
