@@ -643,8 +643,9 @@ static void view_bins(double *out, const mlops__kll_view *v, const double *edges
     }
 }
 
+/* `rp` is the reference profile; `hll_ok` says both sides keep comparable HyperLogLog registers. */
 static int run_profile_column(col_result *r, const mlops_profile *rp, const mlops__pcol *a, const mlops__pcol *b,
-                              const report_cfg *cfg)
+                              int hll_ok, const report_cfg *cfg)
 {
     cat_counts cc = {0};
     mlops__kll_view va = {0}, vb = {0};
@@ -662,7 +663,7 @@ static int run_profile_column(col_result *r, const mlops_profile *rp, const mlop
         if ((rc = profile_categories(&cc, a, b)))
             return rc;
         r->n_unique = (double)cc.k;
-        if (!exact && a->hll && (rc = hll_union(&r->n_unique, rp, a, b))) {
+        if (!exact && hll_ok && (rc = hll_union(&r->n_unique, rp, a, b))) {
             cat_free(&cc);
             return rc;
         }
@@ -680,7 +681,7 @@ static int run_profile_column(col_result *r, const mlops_profile *rp, const mlop
         r->n_unique = (double)cc.k;
     } else {
         r->n_unique = INFINITY;
-        if (a->hll && (rc = hll_union(&r->n_unique, rp, a, b)))
+        if (hll_ok && (rc = hll_union(&r->n_unique, rp, a, b)))
             return rc;
     }
     if (r->test == T_AUTO)
@@ -998,10 +999,6 @@ int mlops_drift_report_profiles(char **json_out, const mlops_profile *reference,
         return mlops__error_null(SUB, "mlops_drift_report_profiles", "current");
     if ((rc = parse_cfg(&cfg, config_json)))
         goto out_free;
-    if (reference->hll_bits != current->hll_bits || reference->quantile_k != current->quantile_k) {
-        rc = mlops__error(MLOPS_EINVAL, SUB, "drift report: the profiles use different sketch settings");
-        goto out_free;
-    }
     res = mlops__calloc(reference->ncols + 1, sizeof *res);
     if (!res) {
         rc = mlops__error(MLOPS_ENOMEM, SUB, "drift report: out of memory");
@@ -1027,7 +1024,10 @@ int mlops_drift_report_profiles(char **json_out, const mlops_profile *reference,
         size_t ai, bi;
         mlops_profile_column_index(&ai, reference, res[i].name);
         mlops_profile_column_index(&bi, current, res[i].name);
-        if ((rc = run_profile_column(&res[i], reference, &reference->cols[ai], &current->cols[bi], &cfg)))
+        if ((rc = run_profile_column(&res[i], reference, &reference->cols[ai], &current->cols[bi],
+                                     reference->distinct && current->distinct &&
+                                         reference->hll_bits == current->hll_bits,
+                                     &cfg)))
             goto out_free;
         finish_threshold(&res[i], &cfg);
     }

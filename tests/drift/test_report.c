@@ -311,12 +311,25 @@ static void test_profiles_report_close_to_exact(void **state)
     assert_string_equal(str(column(da, NULL, "c"), "source"), "exact");
     assert_true(fabs(num(column(da, NULL, "c"), "statistic") - num(column(de, NULL, "c"), "statistic")) < 1e-12);
     assert_true(flag(column(da, NULL, "x"), "drifted") == flag(column(de, NULL, "x"), "drifted"));
-    mlops__json_free(de);
     mlops__json_free(da);
-    mlops_free(exact);
     mlops_free(approx);
     ts_assert_error(mlops_drift_report_profiles(&approx, pr, pc, "{\"columns\":{\"x\":{\"test\":\"cvm\"}}}"),
                     MLOPS_EINVAL, "needs raw samples");
+    {
+        /* Profiles with other sketch settings still compare (no distinct counts, another k). */
+        mlops_profile *plain = NULL;
+        assert_int_equal(mlops_profile_new_for_frame(&plain, cur, "{\"distinct\":false,\"quantile_k\":64}"), MLOPS_OK);
+        assert_int_equal(mlops_profile_update_frame(plain, cur), MLOPS_OK);
+        assert_int_equal(mlops_drift_report_profiles(&approx, pr, plain, NULL), MLOPS_OK);
+        da = parse(approx);
+        assert_string_equal(str(column(da, NULL, "x"), "test"), "wasserstein");
+        assert_true(fabs(num(column(da, NULL, "x"), "statistic") - num(column(de, NULL, "x"), "statistic")) < 0.05);
+        mlops__json_free(da);
+        mlops_free(approx);
+        mlops_profile_free(plain);
+    }
+    mlops__json_free(de);
+    mlops_free(exact);
     mlops_profile_free(pr);
     mlops_profile_free(pc);
     mlops_frame_free(ref);
