@@ -59,6 +59,12 @@ void mlops__sort_keys(uint64_t *keys, uint64_t *tmp, size_t n);
 int mlops__sample_prepare(double **out, size_t *n_out, uint64_t *nan_out, const double *values, size_t n,
                           int finite, const char *what);
 
+/* Copy `values` without NaN (counted) into a new unsorted array; ±Inf and an empty result are refused. */
+int mlops__sample_copy_finite(double **out, size_t *n_out, uint64_t *nan_out, const double *values, size_t n,
+                              const char *what);
+/* Reorder `v` so that v[r] holds the value of rank r for each of the `m` ascending ranks (multi-quickselect). */
+void mlops__select_ranks(double *v, size_t n, const size_t *ranks, size_t m);
+
 /* One pass over two sorted weighted samples: the CDF-difference measures. */
 typedef struct mlops__cdf_walk {
     double ks_max;     /* max of F_ref - F_cur */

@@ -188,3 +188,94 @@ int mlops__ks_pvalue(double *p_out, double *d, int32_t *method, uint64_t n1, uin
     *p_out = p < 0.0 ? 0.0 : (p > 1.0 ? 1.0 : p);
     return MLOPS_OK;
 }
+
+int mlops__sample_copy_finite(double **out, size_t *n_out, uint64_t *nan_out, const double *values, size_t n,
+                              const char *what)
+{
+    double *copy;
+    size_t i, m = 0;
+    uint64_t nans = 0;
+    *out = NULL;
+    *n_out = 0;
+    *nan_out = 0;
+    copy = mlops__malloc(sizeof(double) * (n ? n : 1));
+    if (!copy)
+        return mlops__error(MLOPS_ENOMEM, "drift", "%s sample: out of memory for %zu values", what, n);
+    for (i = 0; i < n; i++) {
+        double v = values[i];
+        if (isnan(v)) {
+            nans++;
+        } else if (isinf(v)) {
+            mlops__free(copy);
+            return mlops__error(MLOPS_EINVAL, "drift", "%s sample: value %zu is infinite; this measure needs finite values",
+                                what, i);
+        } else {
+            copy[m++] = v;
+        }
+    }
+    if (m == 0) {
+        mlops__free(copy);
+        return mlops__error(MLOPS_EINVAL, "drift", "%s sample: no values (%zu given, %llu NaN)", what, n,
+                            (unsigned long long)nans);
+    }
+    *out = copy;
+    *n_out = m;
+    *nan_out = nans;
+    return MLOPS_OK;
+}
+
+/* Hoare partition around the median of three; afterwards v[0..j] <= pivot <= v[j+1..n). */
+static size_t partition(double *v, size_t n)
+{
+    size_t i = 0, j = n - 1, mid = n / 2;
+    double pivot, t;
+    if (v[mid] < v[0]) { t = v[mid]; v[mid] = v[0]; v[0] = t; }
+    if (v[n - 1] < v[0]) { t = v[n - 1]; v[n - 1] = v[0]; v[0] = t; }
+    if (v[n - 1] < v[mid]) { t = v[n - 1]; v[n - 1] = v[mid]; v[mid] = t; }
+    pivot = v[mid];
+    for (;;) {
+        while (v[i] < pivot)
+            i++;
+        while (pivot < v[j])
+            j--;
+        if (i >= j)
+            return j;
+        t = v[i];
+        v[i++] = v[j];
+        v[j--] = t;
+    }
+}
+
+/* Put in v[r - base] the value of rank r for every rank of `ranks` (ascending); v holds ranks base.. base + n - 1. */
+static void select_ranks(double *v, size_t n, size_t base, const size_t *ranks, size_t m)
+{
+    size_t i;
+    while (m > 0 && n > 16) {
+        size_t j = partition(v, n), left = 0;
+        while (left < m && ranks[left] - base <= j)
+            left++;
+        if (left > 0)
+            select_ranks(v, j + 1, base, ranks, left);
+        v += j + 1;
+        n -= j + 1;
+        base += j + 1;
+        ranks += left;
+        m -= left;
+    }
+    if (m == 0)
+        return;
+    for (i = 1; i < n; i++) {
+        double x = v[i];
+        size_t k = i;
+        while (k > 0 && v[k - 1] > x) {
+            v[k] = v[k - 1];
+            k--;
+        }
+        v[k] = x;
+    }
+}
+
+void mlops__select_ranks(double *v, size_t n, const size_t *ranks, size_t m)
+{
+    select_ranks(v, n, 0, ranks, m);
+}
