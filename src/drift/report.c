@@ -404,40 +404,42 @@ static int cmp_tagged(const void *a, const void *b)
     return strcmp(((const tagged_text *)a)->text, ((const tagged_text *)b)->text);
 }
 
-static int cmp_tagged_num(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
 /* Category counts of raw values (texts, or numeric values taken as categories). */
 static int raw_categories(cat_counts *cc, const raw_side *ref, const raw_side *cur, int numeric)
 {
     size_t n = ref->n + cur->n, i, k = 0;
     int rc;
     if (numeric) {
-        double *all = mlops__malloc(sizeof(double) * 2 * (n ? n : 1));
-        if (!all)
-            return mlops__error(MLOPS_ENOMEM, SUB, "drift report: out of memory");
-        for (i = 0; i < ref->n; i++) {
-            all[2 * i] = ref->num[i];
-            all[2 * i + 1] = 0;
-        }
-        for (i = 0; i < cur->n; i++) {
-            all[2 * (ref->n + i)] = cur->num[i];
-            all[2 * (ref->n + i) + 1] = 1;
-        }
-        qsort(all, n, 2 * sizeof(double), cmp_tagged_num);
-        if ((rc = cat_alloc(cc, n))) {
-            mlops__free(all);
+        /* Sort both sides (radix) and walk them together, one category per distinct value. */
+        double *a = NULL, *b = NULL;
+        size_t na = 0, nb = 0, j = 0;
+        uint64_t nans;
+        if (ref->n && (rc = mlops__sample_prepare(&a, &na, &nans, ref->num, ref->n, 1, "reference")))
+            return rc;
+        if (cur->n && (rc = mlops__sample_prepare(&b, &nb, &nans, cur->num, cur->n, 1, "current"))) {
+            mlops__free(a);
             return rc;
         }
-        for (i = 0; i < n; i++) {
-            if (i == 0 || all[2 * i] != all[2 * (i - 1)])
-                k++;
-            (all[2 * i + 1] == 0 ? cc->ref : cc->cur)[k - 1] += 1;
+        if ((rc = cat_alloc(cc, n))) {
+            mlops__free(a);
+            mlops__free(b);
+            return rc;
         }
-        mlops__free(all);
+        i = 0;
+        while (i < na || j < nb) {
+            double x = (j >= nb || (i < na && a[i] <= b[j])) ? a[i] : b[j];
+            while (i < na && a[i] == x) {
+                cc->ref[k] += 1;
+                i++;
+            }
+            while (j < nb && b[j] == x) {
+                cc->cur[k] += 1;
+                j++;
+            }
+            k++;
+        }
+        mlops__free(a);
+        mlops__free(b);
     } else {
         tagged_text *all = mlops__malloc(sizeof *all * (n ? n : 1));
         if (!all)
