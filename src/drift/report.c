@@ -670,8 +670,11 @@ static int run_profile_column(col_result *r, const mlops_profile *rp, const mlop
             return rc;
         }
         r->approximate = !exact;
-        if (r->test == T_AUTO)
+        if (r->test == T_AUTO) {
             r->test = default_test(r->kind, a->count, r->n_unique);
+            if (r->test == T_Z && cc.k > 2)
+                r->test = T_CHISQUARE; /* an "other" bucket makes a third category */
+        }
         rc = run_categorical(r, &cc, cfg);
         cat_free(&cc);
         return rc;
