@@ -102,9 +102,10 @@ int mlops__fs_payload_encode(mlops__buf *buf, const fs_view *view, const size_t 
     size_t i, var = 0;
 
     /* The fixed part first (zeroed), then string bytes appended behind it. */
+    static const uint8_t zeros[256];
     buf->len = 0;
-    for (i = 0; i < view->fixed_bytes; i++)
-        mlops__buf_putc(buf, 0);
+    for (i = 0; i < view->fixed_bytes; i += sizeof zeros)
+        mlops__buf_append(buf, zeros, view->fixed_bytes - i < sizeof zeros ? view->fixed_bytes - i : sizeof zeros);
     if (buf->failed)
         return mlops__buf_status(buf, "features");
     for (i = 0; i < view->feature_count; i++) {

@@ -291,7 +291,6 @@ typedef struct writer {
     mlops_db *db;
     const fs_view *view;
     int64_t system_time;
-    mlops__stmt *online_get;
     mlops__stmt *history_probe;
     mlops__stmt *history_put;
     mlops__stmt *online_put;
@@ -300,7 +299,6 @@ typedef struct writer {
 
 static void writer_release(writer *w)
 {
-    mlops__stmt_release(w->online_get);
     mlops__stmt_release(w->history_probe);
     mlops__stmt_release(w->history_put);
     mlops__stmt_release(w->online_put);
@@ -310,17 +308,20 @@ static void writer_release(writer *w)
 static int writer_prepare(writer *w)
 {
     int rc;
-    if ((rc = mlops__db_prepare(&w->online_get, w->db,
-                                "SELECT event_time, version, payload FROM fs_online WHERE view_id = ?1 AND key = ?2")) ||
-        (rc = mlops__db_prepare(&w->history_probe, w->db,
+    if ((rc = mlops__db_prepare(&w->history_probe, w->db,
                                 "SELECT version, payload FROM fs_history WHERE view_id = ?1 AND key = ?2 AND "
                                 "event_time = ?3 ORDER BY system_time DESC LIMIT 1")) ||
         (rc = mlops__db_prepare(&w->history_put, w->db,
                                 "INSERT INTO fs_history(view_id, key, event_time, system_time, version, payload) "
                                 "VALUES (?1, ?2, ?3, ?4, ?5, ?6)")) ||
         (rc = mlops__db_prepare(&w->online_put, w->db,
-                                "INSERT OR REPLACE INTO fs_online(view_id, key, event_time, system_time, version, "
-                                "payload) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")) ||
+                                "INSERT INTO fs_online(view_id, key, event_time, system_time, version, payload) "
+                                "VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (view_id, key) DO UPDATE SET "
+                                "event_time = excluded.event_time, system_time = excluded.system_time, "
+                                "version = excluded.version, payload = excluded.payload "
+                                "WHERE excluded.event_time > fs_online.event_time OR "
+                                "(excluded.event_time = fs_online.event_time AND "
+                                "(excluded.version <> fs_online.version OR excluded.payload <> fs_online.payload))")) ||
         (rc = mlops__db_prepare(&w->quarantine_put, w->db,
                                 "INSERT INTO fs_quarantine(view_id, key, event_time, system_time, version, payload, "
                                 "rule, column_name, message) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)")))
@@ -328,11 +329,11 @@ static int writer_prepare(writer *w)
     return MLOPS_OK;
 }
 
-static int same_payload(mlops__stmt *stmt, int version_col, const fs_view *view, const ingest_row *r)
+/* Does the probed row (version, payload) equal `r`? */
+static int same_payload(mlops__stmt *stmt, const fs_view *view, const ingest_row *r)
 {
-    return mlops__stmt_int64(stmt, version_col) == view->version &&
-           mlops__stmt_bytes(stmt, version_col + 1) == r->payload_len &&
-           memcmp(mlops__stmt_blob(stmt, version_col + 1), r->payload, r->payload_len) == 0;
+    return mlops__stmt_int64(stmt, 0) == view->version && mlops__stmt_bytes(stmt, 1) == r->payload_len &&
+           memcmp(mlops__stmt_blob(stmt, 1), r->payload, r->payload_len) == 0;
 }
 
 static int bind_row(mlops__stmt *stmt, const writer *w, const ingest_row *r)
@@ -358,56 +359,39 @@ static int run_put(mlops__stmt *stmt, const writer *w, const ingest_row *r)
 }
 
 /*
- * Store one row: skipped when identical to the stored row for its key and
- * event time; the online row moves only to a newer (event time, system time).
+ * Store one row. The online upsert moves the latest row only to a newer
+ * event time, or to a correction at the same event time; when it does, the
+ * row cannot equal any stored row and goes straight to the history. When it
+ * does not (a late row, or the latest row again), the newest history row at
+ * the same key and event time decides whether the row is a duplicate.
  */
 static int write_row(int *written, writer *w, const ingest_row *r)
 {
-    int online, newer = 1, duplicate = 0;
-    int64_t online_time = 0;
-    int rc;
+    int rc, duplicate = 0;
 
     *written = 0;
-    if ((rc = mlops__stmt_bind_int64(w->online_get, 1, w->view->id)) ||
-        (rc = mlops__stmt_bind_blob(w->online_get, 2, r->key, r->key_len)))
-        goto out_reset;
-    online = mlops__stmt_step(w->online_get);
-    if (online == MLOPS__ROW) {
-        online_time = mlops__stmt_int64(w->online_get, 0);
-        newer = r->event_time >= online_time;
-        duplicate = r->event_time == online_time && same_payload(w->online_get, 1, w->view, r);
-    } else if (online != MLOPS_DONE) {
-        rc = online;
-        goto out_reset;
-    }
-    mlops__stmt_reset(w->online_get);
-    if (online == MLOPS__ROW && r->event_time < online_time) {
+    if ((rc = run_put(w->online_put, w, r)))
+        return rc;
+    if (mlops__db_changes(w->db) == 0) {
         if ((rc = mlops__stmt_bind_int64(w->history_probe, 1, w->view->id)) ||
             (rc = mlops__stmt_bind_blob(w->history_probe, 2, r->key, r->key_len)) ||
             (rc = mlops__stmt_bind_int64(w->history_probe, 3, r->event_time)))
             goto out_reset_probe;
         rc = mlops__stmt_step(w->history_probe);
         if (rc == MLOPS__ROW)
-            duplicate = same_payload(w->history_probe, 0, w->view, r);
+            duplicate = same_payload(w->history_probe, w->view, r);
         else if (rc != MLOPS_DONE)
             goto out_reset_probe;
         rc = MLOPS_OK;
 out_reset_probe:
         mlops__stmt_reset(w->history_probe);
-        if (rc)
+        if (rc || duplicate)
             return rc;
     }
-    if (duplicate)
-        return MLOPS_OK;
     if ((rc = run_put(w->history_put, w, r)))
-        return rc;
-    if (newer && (rc = run_put(w->online_put, w, r)))
         return rc;
     *written = 1;
     return MLOPS_OK;
-out_reset:
-    mlops__stmt_reset(w->online_get);
-    return rc;
 }
 
 static int quarantine_row(writer *w, const mlops__buf *key, int key_null, int64_t event_time, int time_null,
