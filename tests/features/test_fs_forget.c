@@ -136,6 +136,39 @@ static void test_forget_removes_the_bytes(void **state)
     mlops_db_close(db);
 }
 
+typedef struct forget_ctx {
+    mlops_db *db;
+    mlops_frame *keys;
+} forget_ctx;
+
+static int forget_call(void *p)
+{
+    forget_ctx *ctx = p;
+    return mlops_features_forget(NULL, ctx->db, "customer", ctx->keys);
+}
+
+static void test_forget_allocation_failures(void **state)
+{
+    forget_ctx ctx;
+    mlops_ingest_report report;
+    mlops_frame *rows;
+    const int64_t ids[3] = {1, 2, 3};
+    (void)state;
+    ctx.db = fx_open_txn("alloc_forget.db");
+    rows = fx_amounts(3, ids, (const int64_t[]){1, 2, 3}, (const double[]){1, 2, 3});
+    assert_int_equal(mlops_features_ingest(&report, ctx.db, "txn", rows, NULL), MLOPS_OK);
+    /* Warm with key 3, then forget keys 1 and 2 under failing allocations. */
+    ctx.keys = fx_keys(1, &ids[2]);
+    assert_int_equal(forget_call(&ctx), MLOPS_OK);
+    mlops_frame_free(ctx.keys);
+    ctx.keys = fx_keys(2, ids);
+    assert_true(ts_each_allocation_failure(forget_call, NULL, &ctx) > 3);
+    assert_int_equal(fx_count(ctx.db, "SELECT count(*) FROM fs_history"), 0);
+    mlops_frame_free(ctx.keys);
+    mlops_frame_free(rows);
+    mlops_db_close(ctx.db);
+}
+
 #define KILL_BATCH 2000
 
 /* The child: ingest batches of KILL_BATCH new keys forever, reporting each commit on `fd`. */
@@ -217,6 +250,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_forget_removes_the_bytes),
+        cmocka_unit_test(test_forget_allocation_failures),
         cmocka_unit_test(test_killed_ingest_leaves_no_partial_batch),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
