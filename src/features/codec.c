@@ -2,6 +2,7 @@
  * The key and payload encodings described in features_int.h, and the small
  * helpers every read shares.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "features_int.h"
@@ -199,6 +200,33 @@ int mlops__fs_read_options(mlops_read_options *out, const mlops_read_options *in
                             (int)in->definition_version);
     *out = *in;
     return MLOPS_OK;
+}
+
+int mlops__fs_secure_delete_on(int64_t *previous, mlops_db *db)
+{
+    mlops__stmt *stmt = NULL;
+    int rc;
+    *previous = 1;
+    if ((rc = mlops__db_prepare(&stmt, db, "PRAGMA secure_delete")))
+        return rc;
+    rc = mlops__stmt_step(stmt);
+    if (rc == MLOPS__ROW) {
+        *previous = mlops__stmt_int64(stmt, 0);
+        rc = MLOPS_OK;
+    }
+    mlops__stmt_release(stmt);
+    if (rc)
+        return rc;
+    return *previous == 1 ? MLOPS_OK : mlops__db_exec(db, "PRAGMA secure_delete = 1");
+}
+
+void mlops__fs_secure_delete_restore(mlops_db *db, int64_t previous)
+{
+    char sql[48];
+    if (previous == 1)
+        return;
+    snprintf(sql, sizeof sql, "PRAGMA secure_delete = %d", (int)previous);
+    mlops__db_exec(db, sql);
 }
 
 void mlops_ingest_options_init(mlops_ingest_options *options)

@@ -513,6 +513,7 @@ int mlops__fs_ingest(mlops_ingest_report *report, mlops_db *db, const char *view
     int64_t *times = NULL;
     uint8_t *time_nulls = NULL, *bad = NULL;
     size_t rows = mlops_frame_rows(frame), row, count = 0, i;
+    int64_t secure_delete = 1;
     violation v;
     writer w;
     int rc;
@@ -557,8 +558,10 @@ int mlops__fs_ingest(mlops_ingest_report *report, mlops_db *db, const char *view
     }
     if ((rc = encode_rows(&list, &count, &arena, view, &cols, frame, bad, times)))
         goto out_free;
-    if ((rc = mlops__tx_begin(db)))
+    if ((rc = mlops__fs_secure_delete_on(&secure_delete, db)))
         goto out_free;
+    if ((rc = mlops__tx_begin(db)))
+        goto out_secure;
     w.db = db;
     w.view = view;
     if ((rc = next_system_time(&w.system_time, db)) || (rc = writer_prepare(&w)))
@@ -587,6 +590,8 @@ out_end:
         report->rows_written = 0;
         report->rows_duplicate = 0;
     }
+out_secure:
+    mlops__fs_secure_delete_restore(db, secure_delete);
 out_free:
     mlops__buf_free(&arena);
     mlops__free(list);
@@ -716,6 +721,7 @@ int mlops_features_quarantine_retry(mlops_ingest_report *report, mlops_db *db, c
     mlops__stmt *stmt = NULL;
     uint8_t *ignored = NULL;
     size_t id_col, i, c, rows;
+    int64_t secure_delete = 1;
     int rc;
 
     if (!report)
@@ -742,8 +748,10 @@ int mlops_features_quarantine_retry(mlops_ingest_report *report, mlops_db *db, c
     for (i = 0; i < QUARANTINE_META_COUNT; i++)
         if (mlops_frame_column_index(&c, frame, quarantine_meta[i]) == MLOPS_OK)
             ignored[c] = 1;
-    if ((rc = mlops__tx_begin(db)))
+    if ((rc = mlops__fs_secure_delete_on(&secure_delete, db)))
         goto out_free;
+    if ((rc = mlops__tx_begin(db)))
+        goto out_secure;
     if ((rc = mlops__db_prepare(&stmt, db, "DELETE FROM fs_quarantine WHERE id = ?1 AND view_id = ?2")))
         goto out_end;
     for (i = 0; i < rows && rc == MLOPS_OK; i++) {
@@ -769,6 +777,8 @@ int mlops_features_quarantine_retry(mlops_ingest_report *report, mlops_db *db, c
         rc = mlops__fs_ingest(report, db, view, frame, &options, ignored);
 out_end:
     rc = mlops__tx_end(db, rc);
+out_secure:
+    mlops__fs_secure_delete_restore(db, secure_delete);
 out_free:
     mlops__free(ignored);
     mlops__fs_view_free(def);
