@@ -204,8 +204,11 @@ int mlops_features_stats(char **out, mlops_db *db, const char *view)
     if (!view)
         return mlops__error_null("features", "mlops_features_stats", "view");
     mlops__buf_init(&json);
-    if ((rc = mlops__fs_view_load(&current, db, view, 0)))
+    /* Counts and null rates from one snapshot. */
+    if ((rc = mlops__tx_begin_read(db)))
         return rc;
+    if ((rc = mlops__fs_view_load(&current, db, view, 0)))
+        goto out_end;
     names = mlops__calloc(current->feature_count, sizeof *names);
     nulls = mlops__calloc(current->feature_count, sizeof *nulls);
     if (!names || !nulls) {
@@ -253,15 +256,18 @@ int mlops_features_stats(char **out, mlops_db *db, const char *view)
         mlops__buf_printf(&json, ",\"null_rate\":%s}", rate);
     }
     mlops__buf_puts(&json, "]}");
-    if ((rc = mlops__buf_status(&json, "features")) == MLOPS_OK)
-        *out = mlops__buf_detach(&json, NULL);
+    rc = mlops__buf_status(&json, "features");
 out_release:
     mlops__stmt_release(stmt);
 out_free:
-    mlops__buf_free(&json);
     mlops__free(names);
     mlops__free(nulls);
     mlops__fs_plan_free(plan);
     mlops__fs_view_free(current);
+out_end:
+    rc = mlops__tx_end(db, rc);
+    if (rc == MLOPS_OK)
+        *out = mlops__buf_detach(&json, NULL);
+    mlops__buf_free(&json);
     return rc;
 }

@@ -358,6 +358,24 @@ static int run_put(mlops__stmt *stmt, const writer *w, const ingest_row *r)
     return rc == MLOPS_DONE ? MLOPS_OK : rc;
 }
 
+/* The newest history row at the key and event time of `r`: is it equal to `r`? */
+static int probe_duplicate(int *duplicate, writer *w, const ingest_row *r)
+{
+    mlops__stmt *stmt = w->history_probe;
+    int rc;
+    *duplicate = 0;
+    if (!(rc = mlops__stmt_bind_int64(stmt, 1, w->view->id)) &&
+        !(rc = mlops__stmt_bind_blob(stmt, 2, r->key, r->key_len)) &&
+        !(rc = mlops__stmt_bind_int64(stmt, 3, r->event_time)))
+        rc = mlops__stmt_step(stmt);
+    if (rc == MLOPS__ROW)
+        *duplicate = same_payload(stmt, w->view, r);
+    if (rc == MLOPS__ROW || rc == MLOPS_DONE)
+        rc = MLOPS_OK;
+    mlops__stmt_reset(stmt);
+    return rc;
+}
+
 /*
  * Store one row. The online upsert moves the latest row only to a newer
  * event time, or to a correction at the same event time; when it does, the
@@ -372,22 +390,8 @@ static int write_row(int *written, writer *w, const ingest_row *r)
     *written = 0;
     if ((rc = run_put(w->online_put, w, r)))
         return rc;
-    if (mlops__db_changes(w->db) == 0) {
-        if ((rc = mlops__stmt_bind_int64(w->history_probe, 1, w->view->id)) ||
-            (rc = mlops__stmt_bind_blob(w->history_probe, 2, r->key, r->key_len)) ||
-            (rc = mlops__stmt_bind_int64(w->history_probe, 3, r->event_time)))
-            goto out_reset_probe;
-        rc = mlops__stmt_step(w->history_probe);
-        if (rc == MLOPS__ROW)
-            duplicate = same_payload(w->history_probe, w->view, r);
-        else if (rc != MLOPS_DONE)
-            goto out_reset_probe;
-        rc = MLOPS_OK;
-out_reset_probe:
-        mlops__stmt_reset(w->history_probe);
-        if (rc || duplicate)
-            return rc;
-    }
+    if (mlops__db_changes(w->db) == 0 && ((rc = probe_duplicate(&duplicate, w, r)) || duplicate))
+        return rc;
     if ((rc = run_put(w->history_put, w, r)))
         return rc;
     *written = 1;
