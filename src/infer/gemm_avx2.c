@@ -14,8 +14,7 @@
 
 static void quant_row_avx2(const float *x, size_t k, size_t kp, uint8_t *q, int32_t *zp, float *scale)
 {
-    __m256 lo = _mm256_setzero_ps(), hi = _mm256_setzero_ps(), inv;
-    __m256i zpv;
+    __m256 lo = _mm256_setzero_ps(), hi = _mm256_setzero_ps(), inv, zpv;
     float lanes[8], flo = 0.0f, fhi = 0.0f, finv;
     size_t i;
     int l;
@@ -36,15 +35,13 @@ static void quant_row_avx2(const float *x, size_t k, size_t kp, uint8_t *q, int3
     }
     mlops__quant_params(flo, fhi, zp, scale, &finv);
     inv = _mm256_set1_ps(finv);
-    zpv = _mm256_set1_epi32(*zp);
+    zpv = _mm256_set1_ps((float)*zp);
     for (i = 0; i + 8 <= k; i += 8) {
-        __m256 t = _mm256_mul_ps(_mm256_loadu_ps(x + i), inv);
+        __m256 t = _mm256_fmadd_ps(_mm256_loadu_ps(x + i), inv, zpv);
         __m256i r;
         __m128i packed;
-        t = _mm256_max_ps(t, _mm256_set1_ps(-512.0f));
-        t = _mm256_min_ps(t, _mm256_set1_ps(512.0f));
-        r = _mm256_add_epi32(_mm256_cvtps_epi32(t), zpv);
-        /* Saturating packs clamp to [0, 255], as the reference does. */
+        t = _mm256_min_ps(_mm256_max_ps(t, _mm256_setzero_ps()), _mm256_set1_ps(255.0f));
+        r = _mm256_cvtps_epi32(t);
         packed = _mm_packus_epi32(_mm256_castsi256_si128(r), _mm256_extracti128_si256(r, 1));
         packed = _mm_packus_epi16(packed, packed);
         _mm_storel_epi64((__m128i *)(q + i), packed);

@@ -13,15 +13,19 @@
 
 #include "infer_int.h"
 
+#ifndef MR
 #define MR 6       /* rows of the main tile */
 #define NB 4       /* 16-column panels of the main tile */
+#endif
 #define MR_NARROW 2
+#ifndef A_BUDGET
+#define A_BUDGET (256 * 1024) /* bytes of quantized rows per pass over the weights */
+#endif
 #define NB_WIDE 8  /* panels of the tile for one or two rows */
 
 static void quant_row_avx512(const float *x, size_t k, size_t kp, uint8_t *q, int32_t *zp, float *scale)
 {
-    __m512 lo = _mm512_setzero_ps(), hi = _mm512_setzero_ps(), inv;
-    __m512i zpv, zero = _mm512_setzero_si512(), top = _mm512_set1_epi32(255);
+    __m512 lo = _mm512_setzero_ps(), hi = _mm512_setzero_ps(), inv, zpv, top = _mm512_set1_ps(255.0f);
     float flo, fhi, finv;
     size_t i;
     for (i = 0; i < k; i += 16) {
@@ -34,16 +38,12 @@ static void quant_row_avx512(const float *x, size_t k, size_t kp, uint8_t *q, in
     fhi = _mm512_reduce_max_ps(hi);
     mlops__quant_params(flo, fhi, zp, scale, &finv);
     inv = _mm512_set1_ps(finv);
-    zpv = _mm512_set1_epi32(*zp);
+    zpv = _mm512_set1_ps((float)*zp);
     for (i = 0; i < k; i += 16) {
         __mmask16 mask = k - i >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (k - i)) - 1);
-        __m512 t = _mm512_mul_ps(_mm512_maskz_loadu_ps(mask, x + i), inv);
-        __m512i r;
-        t = _mm512_max_ps(t, _mm512_set1_ps(-512.0f));
-        t = _mm512_min_ps(t, _mm512_set1_ps(512.0f));
-        r = _mm512_add_epi32(_mm512_cvtps_epi32(t), zpv);
-        r = _mm512_min_epi32(_mm512_max_epi32(r, zero), top);
-        _mm512_mask_cvtepi32_storeu_epi8(q + i, mask, r);
+        __m512 t = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(mask, x + i), inv, zpv);
+        t = _mm512_min_ps(_mm512_max_ps(t, _mm512_setzero_ps()), top);
+        _mm512_mask_cvtepi32_storeu_epi8(q + i, mask, _mm512_cvtps_epi32(t));
     }
     memset(q + k, 0, kp - k);
 }
@@ -94,7 +94,7 @@ static inline __attribute__((always_inline)) void tile(const mlops__qlinear *lay
                                                        size_t i, size_t col, size_t j1, const int mr, const int nb,
                                                        float *y, size_t ldy)
 {
-    __m512i acc[MR][NB_WIDE];
+    __m512i acc[8][NB_WIDE];
     const size_t groups = (layer->k + 3) / 4, pstride = layer->kp * MLOPS__N_PANEL;
     const int8_t *w = layer->w + (col / MLOPS__N_PANEL) * pstride;
     const uint8_t *q = a->q + i * a->ldq;
@@ -150,6 +150,8 @@ static void tile_main(const mlops__qlinear *layer, const mlops__qrows *a, size_t
         TILE_CASE(4, 1); TILE_CASE(4, 2); TILE_CASE(4, 3); TILE_CASE(4, 4);
         TILE_CASE(5, 1); TILE_CASE(5, 2); TILE_CASE(5, 3); TILE_CASE(5, 4);
         TILE_CASE(6, 1); TILE_CASE(6, 2); TILE_CASE(6, 3); TILE_CASE(6, 4);
+        TILE_CASE(7, 1); TILE_CASE(7, 2); TILE_CASE(7, 3); TILE_CASE(7, 4);
+        TILE_CASE(8, 1); TILE_CASE(8, 2); TILE_CASE(8, 3); TILE_CASE(8, 4);
     default:
         break;
     }
@@ -173,17 +175,23 @@ void mlops__gemm_avx512(const mlops__qlinear *layer, const mlops__qrows *a, size
 {
     const int narrow = i1 - i0 <= MR_NARROW;
     const size_t step = (size_t)(narrow ? NB_WIDE : NB) * MLOPS__N_PANEL;
-    size_t col, i;
-    for (col = j0; col < j1; col += step) {
-        size_t panels = (j1 - col + MLOPS__N_PANEL - 1) / MLOPS__N_PANEL;
-        int nb = (int)(panels < step / MLOPS__N_PANEL ? panels : step / MLOPS__N_PANEL);
-        if (narrow) {
-            tile_wide(layer, a, i0, col, j1, (int)(i1 - i0), nb, y, ldy);
-            continue;
-        }
-        for (i = i0; i < i1; i += MR) {
-            int mr = (int)(i1 - i < MR ? i1 - i : MR);
-            tile_main(layer, a, i, col, j1, mr, nb, y, ldy);
+    /* Rows per pass over the weights: their quantized bytes stay in L2 while every panel passes. */
+    size_t chunk = A_BUDGET / layer->kp / MR * MR, c0, c1, col, i;
+    if (chunk < MR)
+        chunk = MR;
+    for (c0 = i0; c0 < i1; c0 = c1) {
+        c1 = i1 - c0 > chunk ? c0 + chunk : i1;
+        for (col = j0; col < j1; col += step) {
+            size_t panels = (j1 - col + MLOPS__N_PANEL - 1) / MLOPS__N_PANEL;
+            int nb = (int)(panels < step / MLOPS__N_PANEL ? panels : step / MLOPS__N_PANEL);
+            if (narrow) {
+                tile_wide(layer, a, c0, col, j1, (int)(c1 - c0), nb, y, ldy);
+                continue;
+            }
+            for (i = c0; i < c1; i += MR) {
+                int mr = (int)(c1 - i < MR ? c1 - i : MR);
+                tile_main(layer, a, i, col, j1, mr, nb, y, ldy);
+            }
         }
     }
 }

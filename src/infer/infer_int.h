@@ -141,7 +141,7 @@ int mlops__act_is_transcendental(mlops__act act);
 void mlops__act_row(const mlops__epilogue *epilogue, float *y, size_t count);
 /* Row quantization parameters from the row's minimum and maximum (the range always includes 0). */
 void mlops__quant_params(float lo, float hi, int32_t *zp, float *scale, float *inv);
-/* The quantized value of x: clamp(rint(clamp(x * inv, -512, 512)) + zp, 0, 255). */
+/* The quantized value of x: rint(clamp(fma(x, inv, zp), 0, 255)), the fma rounded once (NaN gives 0). */
 uint8_t mlops__quant_value(float x, float inv, int32_t zp);
 /* Request the AMX tile-data permission once per process; 1 when granted. */
 int mlops__amx_permitted(void);

@@ -11,6 +11,7 @@
 
 /* Products below this many multiply-adds stay on the calling thread: the hand-off costs more. */
 #define POOL_MIN_MACS ((size_t)1 << 20)
+#define TASKS_PER_THREAD 4
 
 static const mlops__kernels *kernels_of(mlops__isa isa)
 {
@@ -89,12 +90,10 @@ void mlops__quant_params(float lo, float hi, int32_t *zp, float *scale, float *i
 
 uint8_t mlops__quant_value(float x, float inv, int32_t zp)
 {
-    float t = x * inv;
-    int32_t q;
-    t = t > -512.0f ? t : -512.0f;
-    t = t < 512.0f ? t : 512.0f;
-    q = (int32_t)rintf(t) + zp;
-    return (uint8_t)(q < 0 ? 0 : q > 255 ? 255 : q);
+    float t = fmaf(x, inv, (float)zp);
+    t = t > 0.0f ? t : 0.0f;
+    t = t < 255.0f ? t : 255.0f;
+    return (uint8_t)rintf(t);
 }
 
 static int check_epilogue(const mlops__epilogue *epilogue)
@@ -325,8 +324,9 @@ static void plan_tasks(run_plan *plan, mlops__pool *pool)
     size_t threads = pool != NULL ? mlops__pool_threads(pool) : 1;
     if (threads > 1 && plan->m * layer->n * layer->k < POOL_MIN_MACS)
         threads = 1;
-    plan->tasks = threads;
-    plan->split_columns = layer->np / MLOPS__N_PANEL >= 2 * threads || plan->m < threads;
+    /* A few tasks per thread balance the load when a thread starts late. */
+    plan->tasks = threads > 1 ? threads * TASKS_PER_THREAD : 1;
+    plan->split_columns = layer->np / MLOPS__N_PANEL >= 2 * plan->tasks || plan->m < plan->tasks;
 }
 
 static void run_tasks(mlops__pool *pool, void (*task)(void *ctx, size_t index), run_plan *plan)
