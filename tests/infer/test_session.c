@@ -577,6 +577,40 @@ static void test_models_run_cannot_take(void **state)
     free(bytes);
 }
 
+/* Every prefix and many single-byte corruptions of a real model: a clean status, never a crash (ASan). */
+static void test_damaged_bytes_fail_cleanly(void **state)
+{
+    size_t len, step = getenv("MLOPS_TEST_QUICK") != NULL ? 211 : 37;
+    unsigned seed = 12345;
+    char *copy = malloc(digits_model_len);
+    (void)state;
+    assert_non_null(copy);
+    for (len = 0; len < digits_model_len; len += step) {
+        mlops_session *session = NULL;
+        int rc = mlops_session_open(&session, digits_model, len, NULL, NULL);
+        assert_true(rc == MLOPS_OK || rc == MLOPS_EFORMAT || rc == MLOPS_EUNSUPPORTED || rc == MLOPS_ELIMIT);
+        if (rc != MLOPS_OK)
+            assert_true(strlen(mlops_error_last()->message) > 0);
+        mlops_session_free(session);
+    }
+    for (len = 0; len < 300; len++) {
+        mlops_session *session = NULL;
+        size_t at = (size_t)rand_r(&seed) % digits_model_len;
+        int rc;
+        memcpy(copy, digits_model, digits_model_len);
+        copy[at] = (char)rand_r(&seed);
+        rc = mlops_session_open(&session, copy, digits_model_len, NULL, NULL);
+        assert_true(rc == MLOPS_OK || rc == MLOPS_EFORMAT || rc == MLOPS_EUNSUPPORTED || rc == MLOPS_ELIMIT);
+        if (rc == MLOPS_OK) {
+            float out[CLASSES * 4];
+            rc = mlops_session_run(session, digits_x, 4, out, sizeof out / sizeof out[0]);
+            assert_true(rc == MLOPS_OK || rc == MLOPS_EBUFSIZE || rc == MLOPS_EUNSUPPORTED || rc == MLOPS_EINVAL);
+        }
+        mlops_session_free(session);
+    }
+    free(copy);
+}
+
 static void test_typed_and_raw_initializers_agree(void **state)
 {
     const init_spec raw = {"W", {4, 3}, 0, 0}, typed = {"W", {4, 3}, 0, 1};
@@ -642,6 +676,7 @@ int main(void)
         cmocka_unit_test(test_argument_and_option_errors),
         cmocka_unit_test(test_malformed_models_are_refused_by_name),
         cmocka_unit_test(test_models_run_cannot_take),
+        cmocka_unit_test(test_damaged_bytes_fail_cleanly),
         cmocka_unit_test(test_typed_and_raw_initializers_agree),
         cmocka_unit_test(test_allocation_failures_on_open),
     };
