@@ -519,6 +519,14 @@ static void test_malformed_models_are_refused_by_name(void **state)
     bytes = build_model(&len, 13, 4, good, 2, &w43, 1, "nowhere");
     expect_open_error(bytes, len, MLOPS_EFORMAT, "graph output \"nowhere\"", NULL);
     free(bytes);
+    bytes = build_model(&len, 9, 4, good, 2, &w43, 1, "y");
+    assert_int_equal(mlops_session_open(&session, bytes, len, NULL, NULL), MLOPS_OK);
+    mlops_session_free(session);
+    free(bytes);
+    bytes = build_model(&len, 17, 4, good, 2, &w43, 1, "y");
+    assert_int_equal(mlops_session_open(&session, bytes, len, NULL, NULL), MLOPS_OK);
+    mlops_session_free(session);
+    free(bytes);
     bytes = build_model(&len, 8, 4, good, 2, &w43, 1, "y");
     expect_open_error(bytes, len, MLOPS_EUNSUPPORTED, "opset 8", NULL);
     free(bytes);
@@ -611,6 +619,38 @@ static void test_damaged_bytes_fail_cleanly(void **state)
     free(copy);
 }
 
+/* More nodes than the documented limit: refused before any work, with the limit named. */
+static void test_node_count_limit(void **state)
+{
+    const node_spec one[] = {{"id", "Identity", {"x"}, "y"}};
+    Onnx__ModelProto *model;
+    Onnx__NodeProto **many, **saved;
+    size_t len, len2, i, n = 100001, n_saved;
+    uint8_t *bytes, *big;
+    mlops_session *session = NULL;
+    (void)state;
+    bytes = build_model(&len, 13, 4, one, 1, NULL, 0, "y");
+    model = onnx__model_proto__unpack(NULL, len, bytes);
+    assert_non_null(model);
+    many = malloc(n * sizeof *many);
+    for (i = 0; i < n; i++)
+        many[i] = model->graph->node[0];
+    saved = model->graph->node;
+    n_saved = model->graph->n_node;
+    model->graph->node = many;
+    model->graph->n_node = n;
+    len2 = onnx__model_proto__get_packed_size(model);
+    big = malloc(len2);
+    onnx__model_proto__pack(model, big);
+    model->graph->node = saved;
+    model->graph->n_node = n_saved;
+    ts_assert_error(mlops_session_open(&session, big, len2, NULL, NULL), MLOPS_ELIMIT, "100001 nodes (at most 100000)");
+    onnx__model_proto__free_unpacked(model, NULL);
+    free(many);
+    free(big);
+    free(bytes);
+}
+
 static void test_typed_and_raw_initializers_agree(void **state)
 {
     const init_spec raw = {"W", {4, 3}, 0, 0}, typed = {"W", {4, 3}, 0, 1};
@@ -677,6 +717,7 @@ int main(void)
         cmocka_unit_test(test_malformed_models_are_refused_by_name),
         cmocka_unit_test(test_models_run_cannot_take),
         cmocka_unit_test(test_damaged_bytes_fail_cleanly),
+        cmocka_unit_test(test_node_count_limit),
         cmocka_unit_test(test_typed_and_raw_initializers_agree),
         cmocka_unit_test(test_allocation_failures_on_open),
     };
