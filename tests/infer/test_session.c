@@ -356,8 +356,13 @@ typedef struct init_spec {
     const char *name;
     int64_t dims[2];
     int external;
-    int typed; /* 1: float_data instead of raw_data */
+    int typed;     /* 1: float_data instead of raw_data */
+    int int8;      /* 1: int8 values (raw_data) instead of float */
+    int scalar;    /* 1: rank 0, one value */
 } init_spec;
+
+/* Initializer values: float ((j % 7) - 3) / 4, or int8 (j % 7) - 3; scalars 0.5 (float) and 1 (int8). */
+static int8_t int8_values[4][4096];
 
 static uint8_t *build_model(size_t *len, int64_t opset, int64_t width, const node_spec *nodes, size_t n_nodes,
                             const init_spec *inits, size_t n_inits, const char *output)
@@ -413,15 +418,17 @@ static uint8_t *build_model(size_t *len, int64_t opset, int64_t width, const nod
     }
     for (i = 0; i < n_inits; i++) {
         Onnx__TensorProto proto = ONNX__TENSOR_PROTO__INIT;
-        size_t count = (size_t)(inits[i].dims[0] * inits[i].dims[1]);
-        for (j = 0; j < count && j < 4096; j++)
-            weights[i][j] = (float)((int)(j % 7) - 3) * 0.25f;
+        size_t count = inits[i].scalar ? 1 : (size_t)(inits[i].dims[0] * inits[i].dims[1]);
+        for (j = 0; j < count && j < 4096; j++) {
+            weights[i][j] = inits[i].scalar ? 0.5f : (float)((int)(j % 7) - 3) * 0.25f;
+            int8_values[i][j] = (int8_t)(inits[i].scalar ? 1 : (int)(j % 7) - 3);
+        }
         init_protos[i] = proto;
         init_protos[i].name = (char *)inits[i].name;
-        init_protos[i].n_dims = 2;
+        init_protos[i].n_dims = inits[i].scalar ? 0 : 2;
         init_protos[i].dims = (int64_t *)inits[i].dims;
         init_protos[i].has_data_type = 1;
-        init_protos[i].data_type = ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT;
+        init_protos[i].data_type = inits[i].int8 ? ONNX__TENSOR_PROTO__DATA_TYPE__INT8 : ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT;
         if (inits[i].external) {
             location.key = (char *)"location";
             location.value = (char *)"weights.bin";
@@ -434,8 +441,8 @@ static uint8_t *build_model(size_t *len, int64_t opset, int64_t width, const nod
             init_protos[i].float_data = weights[i];
         } else if (count <= 4096) {
             init_protos[i].has_raw_data = 1;
-            init_protos[i].raw_data.len = count * sizeof(float);
-            init_protos[i].raw_data.data = (uint8_t *)weights[i];
+            init_protos[i].raw_data.len = count * (inits[i].int8 ? 1 : sizeof(float));
+            init_protos[i].raw_data.data = inits[i].int8 ? (uint8_t *)int8_values[i] : (uint8_t *)weights[i];
         }
         init_ptrs[i] = &init_protos[i];
     }
@@ -471,7 +478,7 @@ static void expect_open_error(const uint8_t *bytes, size_t len, int code, const 
 
 static void test_malformed_models_are_refused_by_name(void **state)
 {
-    const init_spec w43 = {"W", {4, 3}, 0, 0}, w34 = {"W", {3, 4}, 0, 0};
+    const init_spec w43 = {"W", {4, 3}, 0, 0, 0, 0}, w34 = {"W", {3, 4}, 0, 0, 0, 0};
     const node_spec good[] = {{"mm", "MatMul", {"x", "W"}, "h"}, {"act", "Relu", {"h"}, "y"}};
     const node_spec unknown[] = {{"mm", "MatMul", {"x", "W"}, "h"}, {"odd", "FancyOp", {"h"}, "y"}};
     const node_spec cycle[] = {{"first", "Relu", {"b"}, "a"}, {"second", "Add", {"a", "x"}, "b"},
@@ -534,7 +541,7 @@ static void test_malformed_models_are_refused_by_name(void **state)
     expect_open_error(bytes, len, MLOPS_EUNSUPPORTED, "opset 18", NULL);
     free(bytes);
     {
-        const init_spec external = {"W", {4, 3}, 1, 0}, huge = {"W", {1 << 20, 1 << 20}, 0, 0};
+        const init_spec external = {"W", {4, 3}, 1, 0, 0, 0}, huge = {"W", {1 << 20, 1 << 20}, 0, 0, 0, 0};
         bytes = build_model(&len, 13, 4, good, 2, &external, 1, "y");
         expect_open_error(bytes, len, MLOPS_EUNSUPPORTED, "initializer \"W\": external data", NULL);
         free(bytes);
@@ -651,9 +658,41 @@ static void test_node_count_limit(void **state)
     free(bytes);
 }
 
+/* Stored int8 weights behind DequantizeLinear fold into fp32 weights at open: one fused linear layer. */
+static void test_quantized_weights_fold_into_a_linear_layer(void **state)
+{
+    const init_spec inits[] = {{"Wq", {4, 3}, 0, 0, 1, 0}, {"scale", {0, 0}, 0, 0, 0, 1}, {"zp", {0, 0}, 0, 0, 1, 1}};
+    const node_spec nodes[] = {{"deq", "DequantizeLinear", {"Wq", "scale", "zp"}, "W"},
+                               {"mm", "MatMul", {"x", "W"}, "h"}, {"act", "Relu", {"h"}, "y"}};
+    mlops_session *session = NULL;
+    uint8_t *bytes;
+    size_t len, i, j;
+    float x[8] = {1, -2, 3, 0.5f, -1, 0, 2, 1}, y[6];
+    char *plan;
+    (void)state;
+    bytes = build_model(&len, 13, 4, nodes, 3, inits, 3, "y");
+    assert_int_equal(mlops_session_open(&session, bytes, len, NULL, NULL), MLOPS_OK);
+    free(bytes);
+    assert_int_equal(mlops_session_plan(&plan, session), MLOPS_OK);
+    assert_non_null(strstr(plan, "\"steps\":[{\"op\":\"Linear\",\"nodes\":\"mm+act\""));
+    assert_null(strstr(plan, "Dequantize"));
+    mlops_free(plan);
+    assert_int_equal(mlops_session_run(session, x, 2, y, 6), MLOPS_OK);
+    /* W[i][j] = ((3i + j) % 7 - 3 - 1) * 0.5 */
+    for (i = 0; i < 2; i++)
+        for (j = 0; j < 3; j++) {
+            float sum = 0;
+            size_t p;
+            for (p = 0; p < 4; p++)
+                sum += x[i * 4 + p] * (float)((int)((3 * p + j) % 7) - 4) * 0.5f;
+            assert_true(fabsf(y[i * 3 + j] - (sum > 0 ? sum : 0)) < 1e-5f);
+        }
+    mlops_session_free(session);
+}
+
 static void test_typed_and_raw_initializers_agree(void **state)
 {
-    const init_spec raw = {"W", {4, 3}, 0, 0}, typed = {"W", {4, 3}, 0, 1};
+    const init_spec raw = {"W", {4, 3}, 0, 0, 0, 0}, typed = {"W", {4, 3}, 0, 1, 0, 0};
     const node_spec nodes[] = {{"mm", "MatMul", {"x", "W"}, "y"}};
     mlops_session *a = NULL, *b = NULL;
     uint8_t *bytes;
@@ -718,6 +757,7 @@ int main(void)
         cmocka_unit_test(test_models_run_cannot_take),
         cmocka_unit_test(test_damaged_bytes_fail_cleanly),
         cmocka_unit_test(test_node_count_limit),
+        cmocka_unit_test(test_quantized_weights_fold_into_a_linear_layer),
         cmocka_unit_test(test_typed_and_raw_initializers_agree),
         cmocka_unit_test(test_allocation_failures_on_open),
     };
