@@ -690,6 +690,59 @@ static void test_quantized_weights_fold_into_a_linear_layer(void **state)
     mlops_session_free(session);
 }
 
+/* MatMul + Add of a row + each fusable activation: one linear layer, fp32 exact to the formula, int8 close. */
+static void test_fused_activations(void **state)
+{
+    static const struct {
+        const char *op, *name;
+    } acts[] = {{"LeakyRelu", "leaky_relu"}, {"Sigmoid", "sigmoid"}, {"Tanh", "tanh"}, {"Clip", "clip"}};
+    const init_spec inits[] = {{"W", {4, 3}, 0, 0, 0, 0}, {"b", {1, 3}, 0, 0, 0, 0}, {"cmax", {0, 0}, 0, 0, 0, 1}};
+    float x[8] = {1, -2, 3, 0.5f, -1, 0, 2, 1}, y[6], y8[6];
+    size_t a, i, j;
+    (void)state;
+    for (a = 0; a < sizeof acts / sizeof acts[0]; a++) {
+        node_spec nodes[] = {{"mm", "MatMul", {"x", "W"}, "h"}, {"add", "Add", {"h", "b"}, "h2"},
+                             {"act", acts[a].op, {"h2"}, "y"}};
+        mlops_session *fp32 = NULL, *int8 = NULL;
+        uint8_t *bytes;
+        size_t len;
+        char *plan, expect[96];
+        if (strcmp(acts[a].op, "Clip") == 0) {
+            nodes[2].in[1] = "";
+            nodes[2].in[2] = "cmax";
+        }
+        bytes = build_model(&len, 13, 4, nodes, 3, inits, 3, "y");
+        assert_int_equal(mlops_session_open(&fp32, bytes, len, NULL, NULL), MLOPS_OK);
+        assert_int_equal(mlops_session_plan(&plan, fp32), MLOPS_OK);
+        snprintf(expect, sizeof expect, "\"nodes\":\"mm+add+act\",\"precision\":\"fp32\",\"k\":4,\"n\":3,"
+                 "\"activation\":\"%s\"", acts[a].name);
+        if (strstr(plan, expect) == NULL)
+            fail_msg("plan %s lacks %s", plan, expect);
+        mlops_free(plan);
+        assert_int_equal(mlops_session_run(fp32, x, 2, y, 6), MLOPS_OK);
+        for (i = 0; i < 2; i++)
+            for (j = 0; j < 3; j++) {
+                double v = (double)((int)(j % 7) - 3) * 0.25, want; /* b[0][j] */
+                size_t p;
+                for (p = 0; p < 4; p++)
+                    v += x[i * 4 + p] * (double)((int)((3 * p + j) % 7) - 3) * 0.25;
+                want = a == 0 ? (v > 0 ? v : 0.01 * v) : a == 1 ? 1 / (1 + exp(-v)) : a == 2 ? tanh(v)
+                                                                                 : (v < 0.5 ? v : 0.5);
+                if (fabs(y[i * 3 + j] - want) > 1e-5)
+                    fail_msg("%s: y[%zu][%zu] = %g, expected %g", acts[a].op, i, j, y[i * 3 + j], want);
+            }
+        if (mlops_gemm_isa_default(&(const char *){NULL}) == MLOPS_OK) {
+            assert_int_equal(mlops_session_open(&int8, bytes, len, "{\"precision\":\"int8\"}", NULL), MLOPS_OK);
+            assert_int_equal(mlops_session_run(int8, x, 2, y8, 6), MLOPS_OK);
+            for (i = 0; i < 6; i++)
+                assert_true(fabsf(y8[i] - y[i]) < 0.05f);
+        }
+        mlops_session_free(fp32);
+        mlops_session_free(int8);
+        free(bytes);
+    }
+}
+
 static void test_typed_and_raw_initializers_agree(void **state)
 {
     const init_spec raw = {"W", {4, 3}, 0, 0, 0, 0}, typed = {"W", {4, 3}, 0, 1, 0, 0};
@@ -758,6 +811,7 @@ int main(void)
         cmocka_unit_test(test_damaged_bytes_fail_cleanly),
         cmocka_unit_test(test_node_count_limit),
         cmocka_unit_test(test_quantized_weights_fold_into_a_linear_layer),
+        cmocka_unit_test(test_fused_activations),
         cmocka_unit_test(test_typed_and_raw_initializers_agree),
         cmocka_unit_test(test_allocation_failures_on_open),
     };
