@@ -743,6 +743,33 @@ static void test_fused_activations(void **state)
     }
 }
 
+/* PyTorch's exported GELU (Div, Erf, Add, Mul, Mul) becomes the epilogue of the layer before it. */
+static void test_exported_gelu_fuses(void **state)
+{
+    mlops_frame *io = NULL;
+    const char *xs[] = {"x0", "x1", "x2", "x3", "x4", "x5", "x6", "x7"}, *ys[] = {"y0", "y1", "y2", "y3"};
+    float x[32 * 8], want[32 * 4], y[32 * 4];
+    mlops_session *session = NULL;
+    char *plan;
+    size_t i;
+    (void)state;
+    assert_int_equal(mlops_frame_read_csv(&io, ts_data("infer/gelu_io.csv"), NULL), MLOPS_OK);
+    assert_int_equal(mlops_frame_to_matrix(x, 32 * 8, NULL, io, xs, 8, MLOPS_MATRIX_NULLS_REFUSE), MLOPS_OK);
+    assert_int_equal(mlops_frame_to_matrix(want, 32 * 4, NULL, io, ys, 4, MLOPS_MATRIX_NULLS_REFUSE), MLOPS_OK);
+    mlops_frame_free(io);
+    assert_int_equal(mlops_session_open_file(&session, ts_data("infer/gelu_mlp.onnx"), NULL, NULL), MLOPS_OK);
+    assert_int_equal(mlops_session_plan(&plan, session), MLOPS_OK);
+    assert_non_null(strstr(plan, "\"steps\":[{\"op\":\"Linear\",\"nodes\":\"/0/Gemm+/1/Div+/1/Erf+/1/Add+/1/Mul+/1/Mul_1\","
+                                 "\"precision\":\"fp32\",\"k\":8,\"n\":16,\"activation\":\"gelu\""));
+    assert_non_null(strstr(plan, "},{\"op\":\"Linear\",\"nodes\":\"/2/Gemm\""));
+    mlops_free(plan);
+    assert_int_equal(mlops_session_run(session, x, 32, y, 32 * 4), MLOPS_OK);
+    for (i = 0; i < 32 * 4; i++)
+        if (fabsf(y[i] - want[i]) > 1e-5f * (1.0f + fabsf(want[i])))
+            fail_msg("y[%zu] = %.9g, PyTorch %.9g", i, y[i], want[i]);
+    mlops_session_free(session);
+}
+
 static void test_typed_and_raw_initializers_agree(void **state)
 {
     const init_spec raw = {"W", {4, 3}, 0, 0, 0, 0}, typed = {"W", {4, 3}, 0, 1, 0, 0};
@@ -812,6 +839,7 @@ int main(void)
         cmocka_unit_test(test_node_count_limit),
         cmocka_unit_test(test_quantized_weights_fold_into_a_linear_layer),
         cmocka_unit_test(test_fused_activations),
+        cmocka_unit_test(test_exported_gelu_fuses),
         cmocka_unit_test(test_typed_and_raw_initializers_agree),
         cmocka_unit_test(test_allocation_failures_on_open),
     };
