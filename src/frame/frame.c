@@ -706,7 +706,7 @@ int mlops_frame_to_matrix(float *out, size_t capacity, size_t *width_out, const 
     if (flags > MLOPS_MATRIX_NULLS_REFUSE)
         return mlops__error(MLOPS_EINVAL, SUB, "mlops_frame_to_matrix: unknown flags 0x%x", (unsigned)flags);
     if (count > sizeof picked / sizeof picked[0]) {
-        cols = mlops__malloc(count * sizeof *cols);
+        cols = mlops__malloc(count * sizeof *cols); /* NOLINT(bugprone-sizeof-expression): an array of pointers */
         if (!cols)
             return mlops__error(MLOPS_ENOMEM, SUB, "out of memory converting %zu columns", count);
     }
@@ -732,7 +732,7 @@ int mlops_frame_to_matrix(float *out, size_t capacity, size_t *width_out, const 
                           frame->rows, width, capacity);
         goto out_free_cols;
     }
-    if (!out && frame->rows && width) {
+    if (!out && frame->rows && count) {
         rc = mlops__error_null(SUB, "mlops_frame_to_matrix", "out");
         goto out_free_cols;
     }
