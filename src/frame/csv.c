@@ -683,10 +683,15 @@ out_close:
     return rc;
 }
 
+/*
+ * A field is quoted when it is empty (an unquoted empty field reads as null),
+ * holds a delimiter, quote or line break, or begins with U+FEFF (unquoted at
+ * the start of the text it would read back as a byte order mark).
+ */
 static void put_field(mlops__buf *buf, const char *text, char delimiter, int force_quotes)
 {
     const char *p;
-    int quote = force_quotes || !*text;
+    int quote = force_quotes || !*text || strncmp(text, "\xEF\xBB\xBF", 3) == 0;
     for (p = text; *p && !quote; p++)
         quote = *p == delimiter || *p == '"' || *p == '\n' || *p == '\r';
     if (!quote) {
