@@ -437,12 +437,12 @@ static csv_column *find_column(csv_column *const *sorted, size_t count, const ch
 static int check_duplicates(csv_column *const *sorted, size_t count, const csv_column *cols, const csv_reader *r)
 {
     const csv_column *first_dup = NULL;
-    size_t i;
+    size_t run_start = 0, i;
     for (i = 1; i < count; i++) {
-        /* Within a run of equal names the second entry is the first repeat of that name. */
-        if (strcmp(sorted[i - 1]->name, sorted[i]->name) == 0 &&
-            (i < 2 || strcmp(sorted[i - 2]->name, sorted[i]->name) != 0) && (!first_dup || sorted[i] < first_dup))
-            first_dup = sorted[i];
+        if (strcmp(sorted[run_start]->name, sorted[i]->name) != 0)
+            run_start = i;
+        else if (i == run_start + 1 && (!first_dup || sorted[i] < first_dup))
+            first_dup = sorted[i];  /* the second of a run of equal names is that name's first repeat */
     }
     if (!first_dup)
         return MLOPS_OK;
@@ -462,7 +462,7 @@ static int columns_from_header(csv_column **out, size_t *count_out, csv_reader *
     *out = NULL;
     *count_out = 0;
     cols = mlops__calloc(count, sizeof *cols);
-    sorted = mlops__calloc(count, sizeof *sorted);
+    sorted = mlops__calloc(count, sizeof(csv_column *));
     if (!cols || !sorted) {
         rc = mlops__error(MLOPS_ENOMEM, SUB, "out of memory reading the CSV header");
         goto out_free;
@@ -479,7 +479,7 @@ static int columns_from_header(csv_column **out, size_t *count_out, csv_reader *
             rc = mlops__error(MLOPS_EFORMAT, SUB, "CSV line %zu column %zu: empty column name", r->record_line, i + 1);
     }
     if (rc == MLOPS_OK) {
-        qsort(sorted, count, sizeof *sorted, by_name_then_position);
+        qsort(sorted, count, sizeof(csv_column *), by_name_then_position);
         rc = check_duplicates(sorted, count, cols, r);
     }
     for (member = mlops__json_first(opts->schema); member && rc == MLOPS_OK; member = mlops__json_next(member)) {

@@ -722,7 +722,7 @@ int mlops_frame_to_matrix(float *out, size_t capacity, size_t *width_out, const 
     if (flags > MLOPS_MATRIX_NULLS_REFUSE)
         return mlops__error(MLOPS_EINVAL, SUB, "mlops_frame_to_matrix: unknown flags 0x%x", (unsigned)flags);
     if (count > sizeof picked / sizeof picked[0]) {
-        cols = mlops__malloc(count * sizeof *cols); /* NOLINT(bugprone-sizeof-expression): an array of pointers */
+        cols = mlops__malloc(count * sizeof(const frame_column *));
         if (!cols)
             return mlops__error(MLOPS_ENOMEM, SUB, "out of memory converting %zu columns", count);
     }
