@@ -4,7 +4,7 @@
 # cppcheck: --enable=warning,performance,portability with the suppressions of
 # tests/analysis/cppcheck-suppressions.txt; clang-tidy: the checks of
 # SOURCE_DIR/.clang-tidy, every finding an error. Exits 77 (ctest: skipped)
-# when the tool is not installed (scripts/deps.sh analysis installs both).
+# when the tool is not installed (scripts/deps.sh test installs both).
 set -eu
 tool=$1
 src=$2
