@@ -195,5 +195,17 @@ extern const cli_command cli_cmd_bundle_export;
 extern const cli_command cli_cmd_bundle_import;
 extern const cli_command cli_cmd_bundle_keygen;
 extern const cli_command cli_cmd_bundle_trust;
+/* The feature store (cmd_features.c). */
+extern const cli_command cli_cmd_entity_define;
+extern const cli_command cli_cmd_view_define;
+extern const cli_command cli_cmd_view_show;
+extern const cli_command cli_cmd_features_ingest;
+extern const cli_command cli_cmd_features_get;
+extern const cli_command cli_cmd_features_asof;
+extern const cli_command cli_cmd_features_join;
+extern const cli_command cli_cmd_features_forget;
+extern const cli_command cli_cmd_features_stats;
+extern const cli_command cli_cmd_features_quarantine;
+extern const cli_command cli_cmd_features_retry;
 
 #endif /* MLOPS_CLI_H */

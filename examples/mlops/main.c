@@ -40,6 +40,17 @@ static const cli_command *const commands[] = {
     &cli_cmd_bundle_import,
     &cli_cmd_bundle_keygen,
     &cli_cmd_bundle_trust,
+    &cli_cmd_entity_define,
+    &cli_cmd_view_define,
+    &cli_cmd_view_show,
+    &cli_cmd_features_ingest,
+    &cli_cmd_features_get,
+    &cli_cmd_features_asof,
+    &cli_cmd_features_join,
+    &cli_cmd_features_forget,
+    &cli_cmd_features_stats,
+    &cli_cmd_features_quarantine,
+    &cli_cmd_features_retry,
 };
 
 #define COMMAND_COUNT (sizeof commands / sizeof commands[0])

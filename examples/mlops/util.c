@@ -882,6 +882,15 @@ void cli_format_cell(char *out, size_t cap, const mlops_frame *frame, size_t col
 }
 
 
+/* 1 for an INT64 column of times: "timestamp" or a name ending in "_time" (event_time, system_time). */
+static int is_time_column(const mlops_frame *frame, size_t col)
+{
+    const char *name = mlops_frame_column_name(frame, col);
+    size_t len = name ? strlen(name) : 0;
+    return mlops_frame_column_type(frame, col) == MLOPS_TYPE_INT64 &&
+           (strcmp(name, "timestamp") == 0 || (len >= 5 && strcmp(name + len - 5, "_time") == 0));
+}
+
 /* Print cell (row, col) as a JSON value. */
 static void json_cell(FILE *out, const mlops_frame *frame, size_t col, size_t row)
 {
@@ -945,7 +954,12 @@ void cli_frame_print(const cli_context *ctx, const mlops_frame *frame)
             cli_table_add(table, mlops_frame_column_name(frame, col));
         for (row = 0; row < rows; row++) {
             for (col = 0; col < cols; col++) {
-                cli_format_cell(cell, sizeof cell, frame, col, row);
+                int64_t value = 0;
+                /* Times read better as ISO 8601. */
+                if (is_time_column(frame, col) && mlops_frame_get_int64(&value, frame, col, row) == MLOPS_OK)
+                    cli_format_time(cell, sizeof cell, value);
+                else
+                    cli_format_cell(cell, sizeof cell, frame, col, row);
                 cli_table_add(table, cell);
             }
         }
@@ -1028,6 +1042,8 @@ void cli_csv_options(cli_buf *options, const char *csv, size_t len, const mlops_
             if (type == MLOPS_TYPE_F32VEC)
                 cli_buf_printf(options, ": {\"type\": \"f32vec\", \"dim\": %u}",
                                (unsigned)mlops_frame_column_dim(layout, col));
+            else if (is_time_column(layout, col))
+                cli_buf_puts(options, ": \"timestamp\"");
             else
                 cli_buf_printf(options, ": \"%s\"", cli_type_name(type));
         }

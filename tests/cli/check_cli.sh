@@ -134,5 +134,48 @@ expect 0 "\"version\": 1" -- --db "$edge" --json bundle import "$work/digits.mlb
 expect 1 "unsigned" -- --db "$edge" bundle import "$work/unsigned.mlb"
 expect 1 "importing" -- --db "$edge" bundle import "$work/gate.json"
 
+# ---- feature store ------------------------------------------------------------------------------
+fs="$work/features.db"
+printf '{"name": "customer", "keys": [{"name": "customer_id", "type": "int64"}]}' > "$work/customer.json"
+printf '{"name": "customer", "keys": [{"name": "customer_id", "type": "string"}]}' > "$work/customer2.json"
+printf '{"name": "txn", "entity": "customer", "features": [{"name": "amount", "type": "float64", "contract": {"min": 0}}, {"name": "country", "type": "string"}]}' > "$work/txn.json"
+printf '{"name": "txn", "entity": "customer", "features": [{"name": "amount", "type": "int64"}]}' > "$work/txn_retyped.json"
+printf 'customer_id,event_time,amount,country\n1,2026-01-01T00:00:00Z,10,FR\n2,2026-01-02T00:00:00Z,20,DE\n1,2026-01-03T00:00:00Z,30,FR\n3,2026-01-03T00:00:00Z,-5,US\n' > "$work/txn.csv"
+printf 'customer_id,timestamp,label\n1,2026-01-02T00:00:00Z,0\n1,2026-01-04T00:00:00Z,1\n2,2026-01-01T00:00:00Z,0\n' > "$work/labels.csv"
+
+expect 0 "entity defined" -- --db "$fs" entity define "$work/customer.json"
+expect 1 "defining the entity" -- --db "$fs" entity define "$work/customer2.json"
+expect 0 "definition version 1" -- --db "$fs" view define "$work/txn.json"
+expect 1 "defining the view" -- --db "$fs" view define "$work/txn_retyped.json"
+expect 0 "min=0" -- --db "$fs" view show txn
+expect 1 "not found" -- --db "$fs" view show nope
+expect 1 "nothing written" -- --db "$fs" features ingest txn "$work/txn.csv"
+expect 1 "first violations" -- --db "$fs" features ingest txn "$work/txn.csv"
+expect 0 "3 written, 0 duplicate, 1 quarantined" -- --db "$fs" features ingest txn "$work/txn.csv" --policy quarantine
+expect 0 "\"rows_duplicate\": 3" -- --db "$fs" --json features ingest txn "$work/txn.csv" --policy quarantine --batch-rows 2
+expect 2 "--policy is reject or quarantine" -- --db "$fs" features ingest txn "$work/txn.csv" --policy drop
+expect 0 "2026-01-03T00:00:00Z" -- --db "$fs" features get txn customer_id=1 customer_id=2
+expect 0 "\"amount\": 30" -- --db "$fs" --json features get txn customer_id=1 --features amount
+expect 1 "reading features" -- --db "$fs" features get txn customer_id=1 --features colour
+expect 2 "a key is COLUMN=VALUE" -- --db "$fs" features get txn 1
+expect 0 "\"amount\": 10" -- --db "$fs" --json features asof txn 2026-01-02T00:00:00Z customer_id=1
+expect 2 "TIME must be an ISO 8601 time" -- --db "$fs" features asof txn soon customer_id=1
+expect 0 "1,1767484800000000,1,30,FR" -- --db "$fs" features join "$work/labels.csv" txn:amount txn:country
+expect 0 "wrote 3 rows" -- --db "$fs" features join "$work/labels.csv" txn:amount --output "$work/train.csv"
+expect 1 "joining" -- --db "$fs" features join "$work/labels.csv" txn:colour
+expect 0 "quarantined   2" -- --db "$fs" features stats txn
+expect 0 "\"keys\":2" -- --db "$fs" --json features stats txn
+expect 1 "not found" -- --db "$fs" features stats nope
+expect 0 "value -5 below min 0" -- --db "$fs" features quarantine txn
+expect 0 "wrote 2 quarantined rows" -- --db "$fs" features quarantine txn --output "$work/fix.csv"
+expect 1 "not found" -- --db "$fs" features quarantine nope
+sed 's/,-5,/,5,/' "$work/fix.csv" > "$work/fixed.csv"
+sed 's/^1,/99,/' "$work/fix.csv" > "$work/badfix.csv"
+expect 1 "retrying" -- --db "$fs" features retry txn "$work/badfix.csv"
+expect 0 "1 written, 1 duplicate, 0 quarantined" -- --db "$fs" features retry txn "$work/fixed.csv"
+expect 0 "3 row(s) removed" -- --db "$fs" features forget customer customer_id=1
+expect 1 "forgetting" -- --db "$fs" features forget shop shop_id=1
+expect 2 "give keys" -- --db "$fs" features forget customer
+
 echo "$passed passed, $failures failed"
 [ "$failures" -eq 0 ]
