@@ -160,6 +160,8 @@ void cli_format_cell(char *out, size_t cap, const mlops_frame *frame, size_t col
 void cli_frame_print(const cli_context *ctx, const mlops_frame *frame);
 /* Copy rows [start, start + count) of `frame` into a new frame. */
 int cli_frame_slice(mlops_frame **out, const mlops_frame *frame, size_t start, size_t count);
+/* Write `frame` as CSV to `path`, or to standard output when `path` is NULL. */
+int cli_write_csv(const mlops_frame *frame, const char *path);
 /* CSV reading options typing the columns of the CSV text's header that `layout` has as `layout` does. */
 void cli_csv_options(cli_buf *options, const char *csv, size_t len, const mlops_frame *layout);
 /* A frame of keys from arguments "col=value[,col=value]" (one row each), typed like `layout` (may be NULL). */
@@ -207,5 +209,11 @@ extern const cli_command cli_cmd_features_forget;
 extern const cli_command cli_cmd_features_stats;
 extern const cli_command cli_cmd_features_quarantine;
 extern const cli_command cli_cmd_features_retry;
+/* Drift (cmd_drift.c) and inference (cmd_infer.c). */
+extern const cli_command cli_cmd_drift;
+extern const cli_command cli_cmd_drift_profile;
+extern const cli_command cli_cmd_predict;
+extern const cli_command cli_cmd_accuracy;
+extern const cli_command cli_cmd_plan;
 
 #endif /* MLOPS_CLI_H */

@@ -363,23 +363,6 @@ static int run_features_asof(cli_context *ctx)
     return run_read(ctx, &cli_cmd_features_asof, 1);
 }
 
-/* Write `frame` as CSV to `path`, or to stdout when `path` is NULL. */
-static int write_csv(const mlops_frame *frame, const char *path)
-{
-    char *text = NULL;
-    size_t len = 0;
-    if (path) {
-        if (mlops_frame_write_csv(frame, path, NULL) != MLOPS_OK)
-            return cli_fail(path);
-        return CLI_OK;
-    }
-    if (mlops_frame_format_csv(&text, &len, frame, NULL) != MLOPS_OK)
-        return cli_fail("writing CSV");
-    fwrite(text, 1, len, stdout);
-    mlops_free(text);
-    return CLI_OK;
-}
-
 static int run_features_join(cli_context *ctx)
 {
     const char *args[1 + CLI_LIST_MAX] = {NULL}, *output = NULL, *timestamp = NULL, *system_text = NULL,
@@ -412,7 +395,7 @@ static int run_features_join(cli_context *ctx)
         goto out;
     if (mlops_features_join(&joined, db, entities, args + 1, count - 1, &options) != MLOPS_OK)
         rc = cli_fail("joining");
-    else if ((rc = write_csv(joined, output)) == CLI_OK && output)
+    else if ((rc = cli_write_csv(joined, output)) == CLI_OK && output)
         printf("wrote %zu rows to %s\n", mlops_frame_rows(joined), output);
 out:
     cli_buf_free(&csv_options);
@@ -508,7 +491,7 @@ static int run_features_quarantine(cli_context *ctx)
     if (mlops_features_quarantine_list(&frame, db, view) != MLOPS_OK) {
         rc = cli_fail("listing the quarantine");
     } else if (output) {
-        if ((rc = write_csv(frame, output)) == CLI_OK)
+        if ((rc = cli_write_csv(frame, output)) == CLI_OK)
             printf("wrote %zu quarantined rows to %s\n", mlops_frame_rows(frame), output);
     } else if (!ctx->json && mlops_frame_rows(frame) == 0) {
         printf("(none)\n");

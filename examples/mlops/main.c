@@ -51,6 +51,11 @@ static const cli_command *const commands[] = {
     &cli_cmd_features_stats,
     &cli_cmd_features_quarantine,
     &cli_cmd_features_retry,
+    &cli_cmd_drift,
+    &cli_cmd_drift_profile,
+    &cli_cmd_predict,
+    &cli_cmd_accuracy,
+    &cli_cmd_plan,
 };
 
 #define COMMAND_COUNT (sizeof commands / sizeof commands[0])

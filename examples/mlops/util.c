@@ -1117,3 +1117,19 @@ int cli_keys_frame(mlops_frame **out, const cli_command *command, const char *co
     cli_buf_free(&options);
     return rc;
 }
+
+int cli_write_csv(const mlops_frame *frame, const char *path)
+{
+    char *text = NULL;
+    size_t len = 0;
+    if (path) {
+        if (mlops_frame_write_csv(frame, path, NULL) != MLOPS_OK)
+            return cli_fail(path);
+        return CLI_OK;
+    }
+    if (mlops_frame_format_csv(&text, &len, frame, NULL) != MLOPS_OK)
+        return cli_fail("writing CSV");
+    fwrite(text, 1, len, stdout);
+    mlops_free(text);
+    return CLI_OK;
+}

@@ -177,5 +177,34 @@ expect 0 "3 row(s) removed" -- --db "$fs" features forget customer customer_id=1
 expect 1 "forgetting" -- --db "$fs" features forget shop shop_id=1
 expect 2 "give keys" -- --db "$fs" features forget customer
 
+# ---- drift ------------------------------------------------------------------------------------------
+head -201 "$data/digits_test.csv" > "$work/ref.csv"
+# The current sample: the next 200 rows with pixel p4 shifted by 3.
+(head -1 "$data/digits_test.csv"; sed -n '202,401p' "$data/digits_test.csv" | awk -F, 'BEGIN {OFS = ","} {$5 = $5 + 3; print}') \
+    > "$work/cur.csv"
+
+expect 0 "(4 of 65 columns drifted" -- drift "$work/ref.csv" "$work/cur.csv"
+expect 0 "\"drifted_columns\":" -- --json drift "$work/ref.csv" "$work/cur.csv" --config '{"correction": "bonferroni"}'
+expect 1 "comparing" -- drift "$work/ref.csv" "$work/cur.csv" --config '{"tests": "all"}'
+expect 2 "give REF.csv and CUR.csv" -- drift "$work/ref.csv"
+expect 0 "attached a reference profile of 200 rows" -- --db "$reg" drift profile digits@1 "$work/ref.csv"
+expect 1 "not found" -- --db "$reg" drift profile digits@9 "$work/ref.csv"
+expect 0 "dataset drift:" -- --db "$reg" drift --model digits@1 "$work/cur.csv"
+expect 1 "has no reference profile" -- --db "$reg" drift --model digits@2 "$work/cur.csv"
+
+# ---- inference --------------------------------------------------------------------------------------
+expect 0 "label,logits_0," -- predict "$data/digits_mlp.onnx" "$data/digits_test.csv" --exclude label
+expect 0 "wrote 450 predictions" -- --db "$reg" predict digits@production "$data/digits_test.csv" --exclude label \
+    --precision int8 --output "$work/pred.csv"
+expect 1 "gives 65 numbers per row and the model takes 64" -- predict "$data/digits_mlp.onnx" "$data/digits_test.csv"
+expect 1 "model \"ghost\" not found" -- --db "$reg" predict ghost@1 "$data/digits_test.csv"
+expect 2 "--precision is fp32, int8 or auto" -- predict "$data/digits_mlp.onnx" "$data/digits_test.csv" --precision fp16
+expect 0 "top-1 agreement" -- accuracy "$data/digits_mlp.onnx" "$data/digits_test.csv" --exclude label
+expect 0 "\"top1_agreement\":" -- --db "$reg" --json accuracy digits@1 "$data/digits_test.csv" --exclude label
+expect 1 "opening the model" -- accuracy "$work/garbage.onnx" "$data/digits_test.csv"
+expect 0 "/hidden/Gemm+/Relu" -- plan "$data/digits_mlp.onnx" --precision int8
+expect 0 "\"steps\":" -- --db "$reg" --json plan digits@production
+expect 1 "cannot open model file" -- plan "$work/absent.onnx"
+
 echo "$passed passed, $failures failed"
 [ "$failures" -eq 0 ]
