@@ -202,7 +202,8 @@ int cli_parse_args(cli_context *ctx, const cli_command *command, const cli_flag 
             ctx->json = 1;
             continue;
         }
-        if (arg[0] == '-' && arg[1] != '\0') {
+        /* "-" alone and negative numbers ("-0.5") are positional. */
+        if (arg[0] == '-' && arg[1] != '\0' && !(arg[1] == '.' || (arg[1] >= '0' && arg[1] <= '9'))) {
             for (flag = flags; flag && flag->name; flag++)
                 if (strcmp(flag->name, arg) == 0)
                     break;

@@ -90,6 +90,7 @@ expect 1 "version 9 not found" -- --db "$reg" version show digits@9
 expect 2 "not a model reference" -- --db "$reg" version show digits
 expect 0 "logged auc = 0.91" -- --db "$reg" metrics log digits@1 auc 0.91 --ci 0.89,0.93 --dataset holdout
 expect 0 "logged auc = 0.85" -- --db "$reg" metrics log digits@2 auc 0.85
+expect 0 "logged delta = -0.5" -- --db "$reg" metrics log digits@2 delta -0.5
 expect 2 "VALUE must be a finite number" -- --db "$reg" metrics log digits@1 auc high
 expect 0 "holdout" -- --db "$reg" metrics list digits@1
 expect 0 "\"ci_high\":0.93" -- --db "$reg" --json metrics list digits@1
@@ -205,6 +206,15 @@ expect 1 "opening the model" -- accuracy "$work/garbage.onnx" "$data/digits_test
 expect 0 "/hidden/Gemm+/Relu" -- plan "$data/digits_mlp.onnx" --precision int8
 expect 0 "\"steps\":" -- --db "$reg" --json plan digits@production
 expect 1 "cannot open model file" -- plan "$work/absent.onnx"
+
+# ---- the reference stays in step with the help texts --------------------------------------------
+root=$(dirname "$0")/../..
+if sh "$root/scripts/cli_reference.sh" "$tool" > "$work/cli.md" && cmp -s "$work/cli.md" "$root/docs/cli.md"; then
+    passed=$((passed + 1))
+else
+    echo "FAIL: docs/cli.md is stale: sh scripts/cli_reference.sh $tool > docs/cli.md"
+    failures=$((failures + 1))
+fi
 
 echo "$passed passed, $failures failed"
 [ "$failures" -eq 0 ]
