@@ -8,5 +8,6 @@
 #include "mlops/common.h"
 #include "mlops/db.h"
 #include "mlops/frame.h"
+#include "mlops/train.h"
 
 #endif /* MLOPS_H */
