@@ -37,7 +37,7 @@ typedef struct mlops_metrics mlops_metrics;
 /**
  * Train a net on `frame` as `config_json` says (features, label, model,
  * optimiser, schedule, split, early stopping, seed, threads; docs/training.md).
- * MLOPS_EINVAL names the bad configuration key by its $.path or the bad cell
+ * MLOPS_EFORMAT names the bad configuration key by its $.path; MLOPS_EINVAL the bad cell
  * by column and row. Free with mlops_net_free(). @thread any
  */
 MLOPS_API int mlops_net_train(mlops_net **out, const mlops_frame *frame, const char *config_json);
