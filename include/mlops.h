@@ -8,6 +8,8 @@
 #include "mlops/common.h"
 #include "mlops/db.h"
 #include "mlops/frame.h"
+#include "mlops/registry.h"
+#include "mlops/features.h"
 #include "mlops/train.h"
 
 #endif /* MLOPS_H */

@@ -131,7 +131,10 @@ MLOPS_API int mlops_frame_to_matrix(float *out, size_t capacity, size_t *width_o
  * string, default ","), "schema" (object mapping column name to a type name
  * "int64", "float64", "bool", "string", "timestamp" or {"type": "f32vec",
  * "dim": N}; columns not named are inferred), "max_field_bytes" (int, default
- * 1048576). An empty field is null; "timestamp" parses ISO 8601 (UTC) or
+ * 1048576), "max_frame_bytes" (int, default 1073741824: memory of the frame's
+ * cells, one null flag per cell included; strings count 8 bytes a cell and
+ * their text is bounded by the input's size). A limit exceeded gives
+ * MLOPS_ELIMIT. An empty field is null; "timestamp" parses ISO 8601 (UTC) or
  * integer microseconds into INT64; a vector is "[1,2,3]". Malformed input gives
  * MLOPS_EFORMAT naming the line and column, and no frame. @thread any
  */

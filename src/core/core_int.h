@@ -68,7 +68,12 @@ char *mlops__buf_detach(mlops__buf *buf, size_t *len_out);
  */
 typedef struct cJSON mlops__json;
 
-/* Parse `text` (what = "options", "view definition", ...); MLOPS_EFORMAT with line:column. */
+/* Deepest nesting of arrays and objects a document may have (cJSON itself stops at 1000). */
+#define MLOPS__JSON_MAX_DEPTH 64
+/*
+ * Parse `text` (what = "options", "view definition", ...); MLOPS_EFORMAT with
+ * line:column, MLOPS_ELIMIT when it nests deeper than MLOPS__JSON_MAX_DEPTH.
+ */
 int mlops__json_parse(mlops__json **out, const char *text, const char *subsystem, const char *what);
 void mlops__json_free(mlops__json *json);
 /* Refuse any key of object `obj` (at `path`) not listed in the NULL-terminated `allowed`. */

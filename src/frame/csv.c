@@ -21,6 +21,8 @@
 #define SUB "frame"
 #define CSV_MAX_COLUMNS 65536
 #define CSV_DEFAULT_MAX_FIELD (1u << 20)
+/* Memory of the frame's fixed-size cells: an empty field costs one byte of text but a whole cell. */
+#define CSV_DEFAULT_MAX_FRAME ((int64_t)1 << 30)
 
 /* Parse types beyond the frame's: a timestamp is read into INT64. */
 #define PARSE_TIMESTAMP 100
@@ -56,6 +58,7 @@ typedef struct csv_options {
     int header;
     char delimiter;
     size_t max_field;
+    int64_t max_frame;           /* bytes of cells and null flags the frame may take */
     const mlops__json *schema;   /* borrowed from the options document */
 } csv_options;
 
@@ -313,7 +316,8 @@ static int32_t inferred_type(const csv_column *col)
 
 static int parse_options(csv_options *opts, mlops__json **doc_out, const char *options_json, int writing)
 {
-    static const char *const read_keys[] = {"header", "delimiter", "schema", "max_field_bytes", NULL};
+    static const char *const read_keys[] = {"header", "delimiter", "schema", "max_field_bytes", "max_frame_bytes",
+                                            NULL};
     static const char *const write_keys[] = {"header", "delimiter", NULL};
     mlops__json *doc = NULL;
     const char *delimiter = NULL;
@@ -324,6 +328,7 @@ static int parse_options(csv_options *opts, mlops__json **doc_out, const char *o
     opts->header = 1;
     opts->delimiter = ',';
     opts->max_field = CSV_DEFAULT_MAX_FIELD;
+    opts->max_frame = CSV_DEFAULT_MAX_FRAME;
     opts->schema = NULL;
     if (!options_json || !*options_json)
         return MLOPS_OK;
@@ -332,7 +337,8 @@ static int parse_options(csv_options *opts, mlops__json **doc_out, const char *o
     if ((rc = mlops__json_check_keys(doc, "$", SUB, writing ? write_keys : read_keys)) ||
         (rc = mlops__json_opt_bool(&opts->header, doc, "header", "$", SUB)) ||
         (rc = mlops__json_opt_string(&delimiter, doc, "delimiter", "$", SUB)) ||
-        (rc = mlops__json_opt_int(&max_field, doc, "max_field_bytes", "$", SUB, 1, INT32_MAX)))
+        (rc = mlops__json_opt_int(&max_field, doc, "max_field_bytes", "$", SUB, 1, INT32_MAX)) ||
+        (rc = mlops__json_opt_int(&opts->max_frame, doc, "max_frame_bytes", "$", SUB, 1, INT64_MAX)))
         goto out_free_doc;
     if (delimiter) {
         if (strlen(delimiter) != 1 || *delimiter == '"' || *delimiter == '\n' || *delimiter == '\r') {
@@ -441,6 +447,24 @@ static int columns_from_header(csv_column **out, size_t *count_out, csv_reader *
     }
     *out = cols;
     *count_out = count;
+    return MLOPS_OK;
+}
+
+/*
+ * Refuse a frame whose cells would take more than the limit: a null vector of
+ * dimension N costs 4N bytes for one byte of text, so the input's size alone
+ * does not bound the memory.
+ */
+static int check_frame_size(const mlops_frame *frame, size_t rows, const csv_options *opts)
+{
+    uint64_t row_bytes = 0;
+    size_t i;
+    for (i = 0; i < frame->column_count; i++)
+        row_bytes += mlops__frame_cell_size(frame->columns[i].type, frame->columns[i].dim) + 1;
+    if (row_bytes > 0 && (uint64_t)rows > (uint64_t)opts->max_frame / row_bytes)
+        return mlops__error(MLOPS_ELIMIT, SUB,
+                            "CSV of %zu rows x %llu bytes per row exceeds the frame limit of %lld bytes "
+                            "(\"max_frame_bytes\")", rows, (unsigned long long)row_bytes, (long long)opts->max_frame);
     return MLOPS_OK;
 }
 
@@ -582,7 +606,7 @@ int mlops_frame_parse_csv(mlops_frame **out, const char *data, size_t len, const
         rc = mlops_frame_add_column(frame, cols[i].name, type,
                                     type == MLOPS_TYPE_F32VEC ? cols[i].dim : 0);
     }
-    if (rc || (rc = mlops__frame_reserve(frame, rows)))
+    if (rc || (rc = check_frame_size(frame, rows, &opts)) || (rc = mlops__frame_reserve(frame, rows)))
         goto out_free;
 
     /* Pass 2: values. */

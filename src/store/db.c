@@ -72,9 +72,34 @@ static uint32_t read_be32(const unsigned char *p)
 }
 
 /*
+ * 1 when `path` has a non-empty WAL or rollback journal beside it. A process
+ * that died (or hit an I/O error) while copying a WAL into the database file
+ * leaves a main file shorter than its header says; the WAL still holds every
+ * committed page and SQLite restores them when the file is opened.
+ */
+static int has_pending_log(const char *path)
+{
+    static const char *const suffixes[] = {"-wal", "-journal"};
+    size_t len = strlen(path), i;
+    char *name = mlops__malloc(len + 16);
+    struct stat st;
+    int found = 0;
+    if (!name)
+        return 1;  /* cannot tell: let SQLite and the integrity check judge the file */
+    for (i = 0; i < sizeof suffixes / sizeof suffixes[0] && !found; i++) {
+        memcpy(name, path, len);
+        strcpy(name + len, suffixes[i]);
+        found = stat(name, &st) == 0 && st.st_size > 0;
+    }
+    mlops__free(name);
+    return found;
+}
+
+/*
  * Look at the file's first bytes before SQLite does: an empty or absent file
- * is new; anything else must carry SQLite's header and be as long as the
- * header says.
+ * is new; anything else must carry SQLite's header and, unless a WAL or
+ * journal beside it holds pages yet to be copied in, be as long as the header
+ * says.
  */
 static int inspect_file(const char *path, int create)
 {
@@ -111,7 +136,7 @@ static int inspect_file(const char *path, int create)
         page_size = 65536;
     pages = read_be32(header + 28);
     if (read_be32(header + 24) == read_be32(header + 92) && pages > 0 &&
-        (uint64_t)st.st_size < (uint64_t)pages * page_size)
+        (uint64_t)st.st_size < (uint64_t)pages * page_size && !has_pending_log(path))
         return mlops__error(MLOPS_ECORRUPT, "store",
                             "database \"%s\" is truncated: %lld bytes, its header says %llu", path,
                             (long long)st.st_size, (unsigned long long)pages * page_size);
@@ -166,6 +191,9 @@ static int check_identity(mlops_db *db)
         return mlops__error(MLOPS_ESCHEMA, "store",
                             "\"%s\" is not an mlops database (application_id 0x%08llx, %lld schema objects)",
                             db->path, (unsigned long long)app_id, (long long)objects);
+    if (version < 0)
+        return mlops__error(MLOPS_ECORRUPT, "store", "database \"%s\" has an invalid schema version %lld",
+                            db->path, (long long)version);
     if (version > mlops__schema_latest())
         return mlops__error(MLOPS_ESCHEMA, "store",
                             "database \"%s\" has schema version %lld, newer than this library supports (%d)",

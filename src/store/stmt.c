@@ -92,6 +92,12 @@ void mlops__stmt_release(mlops__stmt *stmt)
     stmt->in_use = 0;
 }
 
+void mlops__stmt_reset(mlops__stmt *stmt)
+{
+    sqlite3_reset(stmt->stmt);
+    sqlite3_clear_bindings(stmt->stmt);
+}
+
 void mlops__stmt_cache_clear(mlops_db *db)
 {
     size_t i;

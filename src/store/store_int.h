@@ -22,6 +22,8 @@ typedef struct mlops__stmt mlops__stmt;
  */
 int mlops__db_prepare(mlops__stmt **out, mlops_db *db, const char *sql);
 void mlops__stmt_release(mlops__stmt *stmt);
+/* Reset a held statement for another run with new bindings (earlier bindings are cleared). */
+void mlops__stmt_reset(mlops__stmt *stmt);
 
 /* Bind parameter `index` (1-based). Text and blobs are copied by SQLite. */
 int mlops__stmt_bind_int64(mlops__stmt *stmt, int index, int64_t value);

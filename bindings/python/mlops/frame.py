@@ -316,7 +316,8 @@ class Frame(Handle):
         """Read CSV from a file path, or parse ``source`` itself when ``text=True``.
 
         Options are those of ``mlops_frame_parse_csv``: ``header``,
-        ``delimiter``, ``schema`` (column name to type), ``max_field_bytes``.
+        ``delimiter``, ``schema`` (column name to type), ``max_field_bytes``,
+        ``max_frame_bytes``.
         """
         out = ctypes.c_void_p()
         if text:
