@@ -10,6 +10,8 @@
 #include "mlops/frame.h"
 #include "mlops/registry.h"
 #include "mlops/features.h"
+#include "mlops/drift.h"
+#include "mlops/infer.h"
 #include "mlops/train.h"
 
 #endif /* MLOPS_H */

@@ -230,10 +230,24 @@ static const char migration_features[] =
     ") STRICT;"
     "CREATE INDEX fs_quarantine_key ON fs_quarantine(view_id, key);";
 
+/* 4: drift: live profiles per stream and time window (serialized profile bytes, merged on every put). */
+static const char migration_drift_windows[] =
+    "CREATE TABLE drift_windows ("
+    "  stream TEXT NOT NULL,"
+    "  start_us INTEGER NOT NULL,"
+    "  end_us INTEGER NOT NULL,"
+    "  rows INTEGER NOT NULL,"
+    "  profile BLOB NOT NULL,"
+    "  updated_us INTEGER NOT NULL,"
+    "  PRIMARY KEY (stream, start_us),"
+    "  CHECK (end_us > start_us)"
+    ") STRICT;";
+
 static const char *const migrations[] = {
     migration_core,
     migration_registry,
     migration_features,
+    migration_drift_windows,
 };
 
 #define MIGRATION_COUNT ((int32_t)(sizeof migrations / sizeof migrations[0]))
