@@ -87,6 +87,15 @@ MLOPS_API int mlops_net_evaluate(mlops_metrics **out, const mlops_net *net, cons
  * when a test split was used. @thread any
  */
 MLOPS_API int mlops_net_report_json(char **out, const mlops_net *net);
+/**
+ * Export `net` as an ONNX model (opset 13, standard ops) into a new buffer
+ * (free with mlops_free()): input "features" (batch x inputs, raw values, no
+ * nulls), output "output"; the imputation means are in the metadata
+ * ("mlops.impute"). `options_json` may be NULL or {"standardization": "nodes"
+ * (default: Sub and Mul before the first layer) or "folded" (into the first
+ * layer's weights and bias)}. @thread any
+ */
+MLOPS_API int mlops_net_export_onnx(void **out, size_t *len_out, const mlops_net *net, const char *options_json);
 /** Metrics of the net on its test split; MLOPS_ENOTFOUND when it was trained without one. @thread any */
 MLOPS_API int mlops_net_test_metrics(const mlops_metrics **out, const mlops_net *net);
 
