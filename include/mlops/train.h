@@ -20,6 +20,7 @@
 #define MLOPS_TRAIN_H
 
 #include "common.h"
+#include "db.h"
 #include "frame.h"
 
 #ifdef __cplusplus
@@ -96,6 +97,23 @@ MLOPS_API int mlops_net_report_json(char **out, const mlops_net *net);
  * layer's weights and bias)}. @thread any
  */
 MLOPS_API int mlops_net_export_onnx(void **out, size_t *len_out, const mlops_net *net, const char *options_json);
+/**
+ * Train on `frame` as `config_json` says (it must have a test split), then in
+ * one transaction: start a run in an experiment (params = the configuration),
+ * log per-epoch "loss" and "validation_<metric>" and the "test_<metric>"
+ * values, register the ONNX export as a new version of `model` (which must
+ * exist) with signature, metadata, run and lineage, log the test metrics with
+ * their bootstrap intervals on dataset "test", attach the profile of the
+ * frame's numeric feature columns as the drift reference, and end the run.
+ * `options_json` may be NULL or hold "experiment" (default: the model name),
+ * "run_name" (default "train"), "tags" (object of strings), "parent_version",
+ * "lineage" ({"feature_views": [{"name", "version"}], "as_of_us"}), "export"
+ * (options of mlops_net_export_onnx()) and "profile" (bool, default true).
+ * On failure nothing is written. `net_out` (may be NULL) receives the net.
+ * @thread handle
+ */
+MLOPS_API int mlops_net_train_register(int64_t *version_out, mlops_net **net_out, mlops_db *db, const char *model,
+                                       const mlops_frame *frame, const char *config_json, const char *options_json);
 /** Metrics of the net on its test split; MLOPS_ENOTFOUND when it was trained without one. @thread any */
 MLOPS_API int mlops_net_test_metrics(const mlops_metrics **out, const mlops_net *net);
 
