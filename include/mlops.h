@@ -12,5 +12,6 @@
 #include "mlops/features.h"
 #include "mlops/drift.h"
 #include "mlops/infer.h"
+#include "mlops/serve.h"
 
 #endif /* MLOPS_H */
