@@ -48,7 +48,10 @@ typedef struct mlops_router mlops_router;
  *            for alias moves (1000; 0: no thread, only mlops_router_reload()),
  *   "session": object of mlops_session_open() options (precision, isa, ...),
  *   "drift": {"window_ms": 0..86400000 (60000; 0 turns the monitor off),
- *             "config": a mlops_drift_report_profiles() configuration},
+ *             "sample": 0..1, share of request keys whose rows feed the
+ *             monitor (1; profiling every row costs more than a small
+ *             model's run), "config": a mlops_drift_report_profiles()
+ *             configuration},
  *   "outcomes": {"capacity": 0..16777216 recent predictions kept for
  *             outcome joins (16384; 0 turns them off), "task": "auto" |
  *             "classification" | "regression" (auto: classification when

@@ -60,13 +60,13 @@ static int parse_settings(mlops_router *r, const char *settings_json)
 {
     static const char *const keys[] = {"champion", "challenger", "mode", "share", "salt", "reload_interval_ms",
                                        "session", "drift", "outcomes", NULL};
-    static const char *const drift_keys[] = {"window_ms", "config", NULL};
+    static const char *const drift_keys[] = {"window_ms", "sample", "config", NULL};
     static const char *const outcome_keys[] = {"capacity", "task", NULL};
     const char *champion = "production", *challenger = NULL, *mode = "canary", *salt = "", *task = "auto";
     mlops__json *json = NULL;
     const mlops__json *drift, *outcomes;
     int64_t reload = 1000, window = 60000, capacity = 16384;
-    double share = NAN;
+    double share = NAN, sample = 1.0;
     int rc;
 
     if (settings_json == NULL)
@@ -96,6 +96,7 @@ static int parse_settings(mlops_router *r, const char *settings_json)
         if ((rc = mlops__json_check_keys(drift, "$.drift", SERVE_SUB, drift_keys)) != MLOPS_OK ||
             (rc = mlops__json_opt_int(&window, drift, "window_ms", "$.drift", SERVE_SUB, 0, 86400000)) !=
                 MLOPS_OK ||
+            (rc = mlops__json_opt_double(&sample, drift, "sample", "$.drift", SERVE_SUB, 0.0, 1.0)) != MLOPS_OK ||
             (rc = copy_object(&r->drift_config, drift, "config", "$.drift")) != MLOPS_OK)
             goto out_free_json;
     }
@@ -143,6 +144,7 @@ static int parse_settings(mlops_router *r, const char *settings_json)
     r->salt_seed = mlops__hash64(salt, strlen(salt), 0x6d6c6f7073u);
     r->reload_ms = (int32_t)reload;
     r->window_ms = window;
+    r->drift_sample = (uint64_t)(sample * 1048576.0);
     r->outcome_cap = (size_t)capacity;
     r->aliases[0] = mlops__strdup(champion);
     r->aliases[1] = challenger ? mlops__strdup(challenger) : NULL;
@@ -633,7 +635,7 @@ int mlops_router_run(int64_t *version_out, mlops_router *router, const char *req
     serve_series *kept[2] = {NULL, NULL};
     int32_t top1[2] = {0, 0};
     float values[2] = {0, 0};
-    int rc, pick = 0;
+    int rc, pick = 0, monitored;
 
     if (version_out)
         *version_out = 0;
@@ -668,7 +670,9 @@ int mlops_router_run(int64_t *version_out, mlops_router *router, const char *req
     }
     if (version_out)
         *version_out = arm->version;
-    if (rows > 0 && (shadow != NULL || arm->pshards != NULL)) {
+    /* the monitor sees the requests whose key falls in the sampled share (low hash bits; the arm uses the high ones) */
+    monitored = arm->pshards != NULL && (key_hash & 1048575u) < router->drift_sample;
+    if (rows > 0 && (shadow != NULL || monitored)) {
         /* the challenger's answer, then room for rows of inputs followed by outputs */
         size_t shadow_width = shadow != NULL ? shadow->out_width : 0;
         size_t widest = shadow_width > arm->out_width ? shadow_width : arm->out_width;
@@ -686,9 +690,10 @@ int mlops_router_run(int64_t *version_out, mlops_router *router, const char *req
     } else if (shadow != NULL) {
         atomic_fetch_add_explicit(&shadow->series->shards[shard].shadow_errors, 1, memory_order_relaxed);
     }
-    if (scratch != NULL && arm->pshards != NULL)
+    if (scratch != NULL && monitored)
         mlops__serve_monitor_feed(arm, shard, input, output, rows, concat);
-    if (scratch != NULL && shadow != NULL && shadow->pshards != NULL && shadow->in_width == arm->in_width)
+    if (scratch != NULL && monitored && shadow != NULL && shadow->pshards != NULL &&
+        shadow->in_width == arm->in_width)
         mlops__serve_monitor_feed(shadow, shard, input, scratch->data, rows, concat);
     if (scratch != NULL)
         atomic_store(&scratch->busy, 0);

@@ -132,6 +132,7 @@ struct mlops_router {
     int32_t reload_ms;
     char *session_options;     /* JSON text or NULL */
     int64_t window_ms;
+    uint64_t drift_sample;     /* requests monitored: key hashes whose low 20 bits are below this */
     char *drift_config;        /* JSON text or NULL */
     size_t outcome_cap;
     int task;
