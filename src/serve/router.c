@@ -405,7 +405,7 @@ static void *background(void *arg)
             ;
         if (r->stopping)
             break;
-        if (mlops_registry_watch_poll(NULL, r->watch) != MLOPS_OK)
+        if (r->follow && mlops_registry_watch_poll(NULL, r->watch) != MLOPS_OK)
             note_reload_error(r);
         if (atomic_exchange(&r->dirty, 0) && reload_locked(NULL, r) != MLOPS_OK)
             note_reload_error(r);
@@ -509,8 +509,10 @@ int mlops_router_open(mlops_router **out, mlops_db *db, const char *model, const
     if (rc != MLOPS_OK)
         goto out_fail;
     if (r->reload_ms > 0 || r->window_ms > 0) {
+        /* without alias following the thread only closes drift windows, checking once a second */
+        r->follow = r->reload_ms > 0;
         if (r->reload_ms == 0)
-            r->reload_ms = (int32_t)(r->window_ms < 60000 ? r->window_ms : 60000);
+            r->reload_ms = 1000;
         if (pthread_create(&r->thread, NULL, background, r) != 0) {
             rc = mlops__error(MLOPS_ENOMEM, SERVE_SUB, "router \"%s\": cannot start the reload thread", model);
             goto out_fail;

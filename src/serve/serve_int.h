@@ -147,6 +147,7 @@ struct mlops_router {
     pthread_cond_t wake;
     pthread_t thread;
     int thread_running, stopping;
+    int follow;                /* the thread follows alias moves (reload_interval_ms > 0) */
     mlops_db *db;              /* the router's own connection */
     mlops_registry_watch *watch;
     atomic_int dirty;

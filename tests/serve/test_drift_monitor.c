@@ -165,11 +165,56 @@ static void test_without_reference_windows_are_still_stored(void **state)
     mlops_db_close(db);
 }
 
+static void test_sampling_decides_by_key(void **state)
+{
+    mlops_db *db = sf_open("sample.db");
+    mlops_router *router = NULL;
+    char *list = NULL;
+    int64_t v;
+    cJSON *doc, *windows;
+    double rows;
+    (void)state;
+    assert_int_equal(mlops_model_create(db, MODEL, NULL, NULL), MLOPS_OK);
+    v = sf_register_tag(db, MODEL, 1.0f);
+    assert_int_equal(mlops_alias_set(db, MODEL, "production", v), MLOPS_OK);
+    ts_assert_error(mlops_router_open(&router, db, MODEL, "{\"drift\": {\"sample\": 2}}"), MLOPS_EFORMAT,
+                    "$.drift");
+    /* nothing sampled: nothing stored */
+    assert_int_equal(mlops_router_open(&router, db, MODEL, "{\"reload_interval_ms\": 0, \"drift\": {\"window_ms\": "
+                                                           "3600000, \"sample\": 0}}"),
+                     MLOPS_OK);
+    serve(router, 4, 0.0);
+    assert_int_equal(mlops_router_drift_flush(router), MLOPS_OK);
+    mlops_router_close(router);
+    assert_int_equal(mlops_drift_window_list(&list, db, "serve:churn:1", 0, INT64_MAX), MLOPS_OK);
+    doc = cJSON_Parse(list);
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(doc, "windows")), 0);
+    cJSON_Delete(doc);
+    mlops_free(list);
+    /* a quarter of the keys, each call 10 rows: the count is a binomial share of the 100 calls */
+    assert_int_equal(mlops_router_open(&router, db, MODEL, "{\"reload_interval_ms\": 0, \"drift\": {\"window_ms\": "
+                                                           "3600000, \"sample\": 0.25}}"),
+                     MLOPS_OK);
+    serve(router, 4, 0.0);
+    mlops_router_close(router);
+    assert_int_equal(mlops_drift_window_list(&list, db, "serve:churn:1", 0, INT64_MAX), MLOPS_OK);
+    doc = cJSON_Parse(list);
+    windows = cJSON_GetObjectItem(doc, "windows");
+    assert_int_equal(cJSON_GetArraySize(windows), 1);
+    rows = cJSON_GetObjectItem(cJSON_GetArrayItem(windows, 0), "rows")->valuedouble;
+    assert_true(fmod(rows, 10.0) == 0.0);
+    assert_true(fabs(rows / 10.0 - 25.0) <= 3.2905 * sqrt(100 * 0.25 * 0.75));
+    cJSON_Delete(doc);
+    mlops_free(list);
+    mlops_db_close(db);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_windows_are_stored_and_drift_fires),
         cmocka_unit_test(test_without_reference_windows_are_still_stored),
+        cmocka_unit_test(test_sampling_decides_by_key),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
