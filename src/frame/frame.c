@@ -164,9 +164,8 @@ uint32_t mlops_frame_column_dim(const mlops_frame *frame, size_t column)
     return frame && column < frame->column_count ? frame->columns[column].dim : 0;
 }
 
-/* Append a new column with storage for the frame's rows (cells uninitialised). */
 /*
- * Append a column. `check_unique` searches the existing names (linear); a
+ * Append a new column with storage for the frame's rows (cells uninitialised). `check_unique` searches the existing names (linear); a
  * caller that knows the name is new passes 0, so that building a frame of n
  * columns does not take n^2 comparisons.
  */
@@ -702,7 +701,7 @@ int mlops_frame_take_rows(mlops_frame **out, const mlops_frame *frame, const siz
         frame_column *col;
         size_t cell = mlops__frame_cell_size(src->type, src->dim);
         taken->rows = count;
-        if ((rc = column_push(&col, taken, src->name, src->type, src->dim)))
+        if ((rc = column_push(&col, taken, src->name, src->type, src->dim, 0)))
             break;
         if (src->type == MLOPS_TYPE_STRING)
             memset(col->values, 0, count * sizeof(char *));
