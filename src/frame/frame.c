@@ -703,7 +703,7 @@ int mlops_frame_take_rows(mlops_frame **out, const mlops_frame *frame, const siz
         taken->rows = count;
         if ((rc = column_push(&col, taken, src->name, src->type, src->dim, 0)))
             break;
-        if (src->type == MLOPS_TYPE_STRING)
+        if (src->type == MLOPS_TYPE_STRING && count > 0)
             memset(col->values, 0, count * sizeof(char *));
         for (i = 0; i < count; i++) {
             col->nulls[i] = src->nulls[rows[i]];
