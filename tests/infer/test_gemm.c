@@ -606,6 +606,42 @@ static void test_public_default_kernel_equals_reference(void **state)
     problem_free(&p);
 }
 
+/* After the first call at the largest m, runs allocate nothing: every allocation would fail here. */
+static void test_runs_allocate_nothing_after_warm_up(void **state)
+{
+    static const int32_t precisions[] = {MLOPS_GEMM_INT8, MLOPS_GEMM_FP32, MLOPS_GEMM_INT8_WEIGHTS};
+    problem p;
+    size_t pr;
+    (void)state;
+    if (!default_kernel_or_skip())
+        return;
+    problem_init(&p, 40, 300, 200, 2);
+    ts_alloc_install();
+    for (pr = 0; pr < 3; pr++) {
+        mlops_gemm *gemm;
+        float *y_base, *y;
+        void *scratch;
+        size_t bytes;
+        y = output_new(&p, &y_base);
+        assert_int_equal(pack_public(&gemm, &p, precisions[pr], MLOPS_ACT_TANH, 2, NULL), MLOPS_OK);
+        bytes = mlops_gemm_scratch_bytes(gemm, p.m);
+        scratch = malloc(bytes + 1);
+        assert_int_equal(mlops_gemm_run(gemm, p.x, p.m, p.ldx, y, p.ldy), MLOPS_OK);
+        ts_alloc_fail_at(1);
+        assert_int_equal(mlops_gemm_run(gemm, p.x, p.m, p.ldx, y, p.ldy), MLOPS_OK);
+        assert_int_equal(mlops_gemm_run(gemm, p.x, 7, p.ldx, y, p.ldy), MLOPS_OK);
+        assert_int_equal(mlops_gemm_run_scratch(gemm, p.x, p.m, p.ldx, y, p.ldy, (char *)scratch + 1, bytes),
+                         MLOPS_OK);
+        assert_false(ts_alloc_failure_hit());
+        ts_alloc_fail_at(0);
+        mlops_gemm_free(gemm);
+        free(scratch);
+        free(y_base);
+    }
+    assert_int_equal(ts_alloc_live(), 0);
+    problem_free(&p);
+}
+
 /* ---- ISA selection and errors ------------------------------------------------- */
 
 static void with_isa_env(const char *value, int expect_rc, const char *needle)
@@ -814,6 +850,7 @@ int main(void)
         cmocka_unit_test(test_threads_are_bit_identical),
         cmocka_unit_test(test_concurrent_callers_share_a_gemm),
         cmocka_unit_test(test_public_default_kernel_equals_reference),
+        cmocka_unit_test(test_runs_allocate_nothing_after_warm_up),
         cmocka_unit_test(test_isa_selection),
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_allocation_failures),
