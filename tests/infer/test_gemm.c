@@ -365,6 +365,48 @@ static void test_epilogue_activations(void **state)
     problem_free(&p);
 }
 
+/*
+ * At the largest K the int32 sums reach +-255 * 127 * 65536, just below 2^31:
+ * rows at the two extremes of the zero point against weights of +-127 give
+ * the closed-form result on every kernel.
+ */
+static void test_largest_k_stays_exact(void **state)
+{
+    const size_t k = MLOPS__K_MAX, n = 20;
+    float *w = malloc(k * n * sizeof *w), *x = malloc(2 * k * sizeof *x), y[2 * 20];
+    mlops__epilogue none = {MLOPS__ACT_NONE, 0.0f, 0.0f};
+    size_t c, j;
+    int isa;
+    (void)state;
+    assert_non_null(w);
+    assert_non_null(x);
+    for (c = 0; c < k; c++) {
+        for (j = 0; j < n; j++)
+            w[c * n + j] = j % 2 ? -0.5f : 0.5f; /* quantizes to +-127 with scale 0.5 / 127 */
+        x[c] = 2.0f;   /* row 0: range [0, 2], zero point 0, every value 255 */
+        x[k + c] = -2.0f; /* row 1: range [-2, 0], zero point 255, every value 0 */
+    }
+    for (isa = 0; isa < ISA_COUNT; isa++) {
+        mlops__qlinear *layer;
+        void *scratch;
+        if (!isa_or_skip(all_isas[isa], "largest K"))
+            continue;
+        assert_int_equal(mlops__qlinear_pack(&layer, w, k, n, n, 0, NULL, none, all_isas[isa]), MLOPS_OK);
+        scratch = malloc(mlops__qlinear_scratch_bytes(layer, 2));
+        assert_int_equal(mlops__qlinear_run(layer, x, 2, k, y, n, scratch), MLOPS_OK);
+        for (j = 0; j < n; j++) {
+            float sw = 0.5f / 127.0f, sx = 2.0f / 255.0f, sign = j % 2 ? -1.0f : 1.0f;
+            float big = (float)(255 * 127 * (int64_t)k);
+            assert_true(y[j] == sign * big * (sx * sw));
+            assert_true(y[n + j] == -sign * big * (sx * sw));
+        }
+        free(scratch);
+        mlops__qlinear_free(layer);
+    }
+    free(w);
+    free(x);
+}
+
 /* ---- the public API ---------------------------------------------------------- */
 
 static int pack_public(mlops_gemm **out, const problem *p, int32_t precision, int32_t act, int32_t threads,
@@ -845,6 +887,7 @@ int main(void)
         cmocka_unit_test(test_reference_follows_the_scheme),
         cmocka_unit_test(test_int8_within_the_error_the_scales_allow),
         cmocka_unit_test(test_epilogue_activations),
+        cmocka_unit_test(test_largest_k_stays_exact),
         cmocka_unit_test(test_fp32_path_matches_naive_loop),
         cmocka_unit_test(test_weight_only_int8),
         cmocka_unit_test(test_threads_are_bit_identical),
