@@ -257,13 +257,14 @@ static int complete_rows(mlops_frame **out, const mlops_frame *frame)
     return rc;
 }
 
-static char *train_config(const char *model_json, int epochs)
+/* The training configuration over `count` features. */
+static char *train_config(const char *model_json, const char *const *features, size_t count, int epochs)
 {
     static char config[4096];
     size_t used, k;
     used = (size_t)snprintf(config, sizeof config, "{\"features\": [");
-    for (k = 0; k < FEATURE_COUNT; k++)
-        used += (size_t)snprintf(config + used, sizeof config - used, "%s\"%s\"", k ? ", " : "", model_features[k]);
+    for (k = 0; k < count; k++)
+        used += (size_t)snprintf(config + used, sizeof config - used, "%s\"%s\"", k ? ", " : "", features[k]);
     snprintf(config + used, sizeof config - used,
              "], \"label\": \"label\", \"model\": %s, \"task\": \"binary\","
              " \"optimizer\": {\"type\": \"adam\", \"learning_rate\": 0.003}, \"epochs\": %d, \"batch_size\": 256,"
@@ -285,7 +286,7 @@ static int print_metric(const mlops_net *net, const char *name, const char *labe
 
 /* Train on the complete rows of [from, to) and register the result as a new version of "fraud". */
 static int train_version(int64_t *version, mlops_net **net, demo *d, int64_t from, int64_t to, const char *model_json,
-                         int epochs, const char *run_name)
+                         const char *const *features, size_t count, int epochs, const char *run_name)
 {
     mlops_frame *joined = NULL, *complete = NULL;
     char options[1024];
@@ -296,14 +297,14 @@ static int train_version(int64_t *version, mlops_net **net, demo *d, int64_t fro
         goto out;
     printf("   point-in-time training set: %zu payments from %s to %s, %zu features each, joined in %.2f s"
            " (%.0f rows/s), as of system time %lld\n", mlops_frame_rows(complete), date_of(from), date_of(to - 1),
-           FEATURE_COUNT, join_seconds, (double)mlops_frame_rows(joined) / (join_seconds > 0 ? join_seconds : 1e-9),
+           count, join_seconds, (double)mlops_frame_rows(joined) / (join_seconds > 0 ? join_seconds : 1e-9),
            (long long)d->last_system_time);
     snprintf(options, sizeof options,
              "{\"run_name\": \"%s\", \"lineage\": {\"feature_views\": [{\"name\": \"transactions\", \"version\": 1},"
              " {\"name\": \"activity\", \"version\": 1}, {\"name\": \"profile\", \"version\": 1}],"
              " \"as_of_us\": %lld}}", run_name, (long long)d->last_system_time);
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    rc = mlops_net_train_register(version, net, d->db, "fraud", complete, train_config(model_json, epochs), options);
+    rc = mlops_net_train_register(version, net, d->db, "fraud", complete, train_config(model_json, features, count, epochs), options);
     if (rc == MLOPS_OK)
         printf("   trained and registered fraud version %lld in %.1f s (run \"%s\", lineage and drift reference"
                " recorded)\n", (long long)*version, seconds_since(&t0), run_name);
@@ -368,7 +369,7 @@ static int serve_period(demo *d, mlops_router *router, serve_stats *stats, int64
     const uint8_t *labels = NULL;
     size_t rows, row, width = 0, index;
     double join_seconds;
-    char key[32];
+    char key[96];
     int rc;
 
     /* The week's payments arrive: their features enter the store, then the requests come. */
@@ -495,22 +496,19 @@ static int reference_profile(mlops_profile **out, demo *d, int64_t from, int64_t
 static void print_quality(mlops_router *router)
 {
     char *json = NULL;
-    cJSON *doc, *arm, *version;
+    cJSON *doc, *series;
     if (mlops_router_metrics_json(&json, router))
         return;
     doc = cJSON_Parse(json);
-    cJSON_ArrayForEach(arm, cJSON_GetObjectItem(doc, "arms")) {
-        cJSON_ArrayForEach(version, cJSON_GetObjectItem(arm, "versions")) {
-            cJSON *quality = cJSON_GetObjectItem(version, "quality");
-            cJSON *value = quality ? cJSON_GetObjectItem(quality, "value") : NULL;
-            if (!cJSON_IsNumber(value))
-                continue;
-            printf("   %-10s version %.0f: %.0f requests, RMSE of the fraud score %.4f (95%% CI %.4f to %.4f)\n",
-                   cJSON_GetObjectItem(arm, "arm")->valuestring, cJSON_GetObjectItem(version, "version")->valuedouble,
-                   cJSON_GetObjectItem(version, "requests")->valuedouble, value->valuedouble,
-                   cJSON_GetObjectItem(quality, "ci_low")->valuedouble,
-                   cJSON_GetObjectItem(quality, "ci_high")->valuedouble);
-        }
+    cJSON_ArrayForEach(series, cJSON_GetObjectItem(doc, "series")) {
+        cJSON *quality = cJSON_GetObjectItem(series, "quality");
+        cJSON *value = quality ? cJSON_GetObjectItem(quality, "value") : NULL;
+        if (!cJSON_IsNumber(value))
+            continue;
+        printf("   %-10s version %.0f: %.0f outcomes, RMSE of the fraud score %.4f (95%% CI %.4f to %.4f)\n",
+               cJSON_GetObjectItem(series, "arm")->valuestring, cJSON_GetObjectItem(series, "version")->valuedouble,
+               cJSON_GetObjectItem(quality, "outcomes")->valuedouble, value->valuedouble,
+               cJSON_GetObjectItem(quality, "ci_low")->valuedouble, cJSON_GetObjectItem(quality, "ci_high")->valuedouble);
     }
     cJSON_Delete(doc);
     mlops_free(json);
@@ -518,8 +516,10 @@ static void print_quality(mlops_router *router)
 
 static int forget_customer(demo *d, int64_t customer)
 {
+    static const char *const amount[] = {"amount"};
     mlops_frame *keys = NULL, *online = NULL;
     int64_t removed = 0;
+    size_t column = 0;
     int rc;
     if ((rc = mlops_frame_new(&keys)) || (rc = mlops_frame_add_int64(keys, "customer_id", &customer, NULL, 1)) ||
         (rc = mlops_features_forget(&removed, d->db, "customer", keys)))
@@ -527,9 +527,12 @@ static int forget_customer(demo *d, int64_t customer)
     printf("   customer %lld asked to be forgotten: %lld rows deleted from every view, the history, the online\n"
            "   table and the quarantine; the freed bytes were overwritten and the audit log holds only a keyed hash\n",
            (long long)customer, (long long)removed);
-    if ((rc = mlops_features_online(&online, d->db, "transactions", keys, NULL)) == MLOPS_OK)
+    if ((rc = mlops_features_online(&online, d->db, "transactions", keys, amount, 1, NULL)) == MLOPS_OK &&
+        (rc = mlops_frame_column_index(&column, online, "transactions:amount")) != MLOPS_OK)
+        rc = mlops_frame_column_index(&column, online, "amount");
+    if (rc == MLOPS_OK)
         printf("   an online read for customer %lld now finds %s\n", (long long)customer,
-               mlops_frame_is_null(online, 1, 0) == 1 ? "nothing" : "a row (unexpected)");
+               mlops_frame_is_null(online, column, 0) == 1 ? "nothing" : "a value (unexpected)");
 out:
     mlops_frame_free(online);
     mlops_frame_free(keys);
@@ -539,6 +542,12 @@ out:
 static int run(demo *d)
 {
     static const char mlp[] = "{\"type\": \"mlp\", \"hidden\": [32, 16], \"activation\": \"relu\"}";
+    static const char *const weak_features[] = {"transactions:hour"};
+    /* The scores are probabilities: their quality is the RMSE against the 0/1 outcome (the Brier score's root). */
+    static const char router_settings[] =
+        "{\"champion\": \"production\", \"challenger\": \"canary\", \"mode\": \"canary\", \"share\": 0.3,"
+        " \"reload_interval_ms\": 0, \"session\": {\"precision\": \"int8\"}, \"drift\": {\"window_ms\": 0},"
+        " \"outcomes\": {\"capacity\": 65536, \"task\": \"regression\"}}";
     static const char gate[] =
         "{\"rules\": [{\"rule\": \"metric_min\", \"metric\": \"roc_auc\", \"min\": 0.85, \"dataset\": \"test\"},"
         " {\"rule\": \"profile_attached\"}, {\"rule\": \"approvals\", \"min\": 1}]}";
@@ -565,7 +574,7 @@ static int run(demo *d)
     if ((rc = mlops_model_create(d->db, "fraud", "probability that a card payment is fraud",
                                  "{\"team\": \"risk\"}")))
         return fail("creating the model");
-    if ((rc = train_version(&v1, &net, d, day(d, 0), day(d, 120), mlp, 8, "v1")))
+    if ((rc = train_version(&v1, &net, d, day(d, 0), day(d, 120), mlp, model_features, FEATURE_COUNT, 8, "v1")))
         return fail("training version 1");
     if (print_metric(net, "roc_auc", "test ROC AUC") || print_metric(net, "pr_auc", "PR AUC"))
         return 1;
@@ -581,11 +590,7 @@ static int run(demo *d)
     printf("\n");
 
     printf("4. Serve May and June with int8 inference through a router on fraud@production\n");
-    if ((rc = mlops_router_open(&router, d->db, "fraud",
-                                "{\"champion\": \"production\", \"challenger\": \"canary\", \"mode\": \"canary\","
-                                " \"share\": 0.3, \"reload_interval_ms\": 0, \"session\": {\"precision\": \"int8\"},"
-                                " \"drift\": {\"window_ms\": 0}, \"outcomes\": {\"capacity\": 65536,"
-                                " \"task\": \"regression\"}}")))
+    if ((rc = mlops_router_open(&router, d->db, "fraud", router_settings)))
         return fail("opening the router");
     if ((rc = reference_profile(&reference, d, day(d, 0), day(d, 120))))
         return fail("profiling the training data");
@@ -594,52 +599,66 @@ static int run(demo *d)
             return fail("serving a week");
     }
     print_latency(&stats);
-    printf("   %zu payments could not be scored: their transaction features were quarantined\n\n", stats.skipped);
+    if (stats.skipped > 0)
+        printf("   %zu payments could not be scored: their transaction features were quarantined\n", stats.skipped);
+    printf("\n");
 
     printf("5. Drift of the served inputs against the training data, week by week\n");
     if ((rc = print_trend(d, reference, day(d, 120), day(d, 169))))
         return rc;
     printf("\n");
 
-    printf("6. A weak model meets the gate\n");
-    if ((rc = train_version(&weak, &net, d, day(d, 0), day(d, 120),
-                            "{\"type\": \"mlp\", \"hidden\": [2], \"activation\": \"tanh\"}", 1, "weak")))
+    printf("6. A weak model meets the gate (a logistic regression on the hour of day alone)\n");
+    if ((rc = train_version(&weak, &net, d, day(d, 0), day(d, 120), "{\"type\": \"logistic\"}", weak_features, 1,
+                            4, "weak")))
         return fail("training the weak model");
+    if (print_metric(net, "roc_auc", "test ROC AUC"))
+        return 1;
+    printf("\n");
     mlops_net_free(net);
     net = NULL;
     approve_as(d, weak, "risk-officer", "looks fine to me");
     promote(d, "production", weak);
     printf("\n");
 
-    printf("7. Retrain on fresh features (January to mid-June) and roll out version 2 as a canary\n");
-    if ((rc = train_version(&v2, &net, d, day(d, 0), day(d, 169), mlp, 8, "v2")))
+    printf("7. Retrain on fresh features (January to mid-June) and roll the new version out as a canary\n");
+    if ((rc = train_version(&v2, &net, d, day(d, 0), day(d, 169), mlp, model_features, FEATURE_COUNT, 8, "retrain")))
         return fail("training version 2");
     if (print_metric(net, "roc_auc", "test ROC AUC (on June)"))
         return 1;
     printf("\n");
     mlops_net_free(net);
     net = NULL;
-    if ((rc = mlops_alias_set(d->db, "fraud", "canary", v2)) || (rc = mlops_router_reload(&changed, router)))
+    /* A fresh router measures both arms over the same days. */
+    mlops_router_close(router);
+    router = NULL;
+    if ((rc = mlops_alias_set(d->db, "fraud", "canary", v2)) ||
+        (rc = mlops_router_open(&router, d->db, "fraud", router_settings)))
         return fail("starting the canary");
-    printf("   fraud@canary -> version %lld; the router picked it up and sends 30%% of customers to it\n",
-           (long long)mlops_router_version(router, MLOPS_ARM_CHALLENGER));
+    printf("   fraud@canary -> version %lld; a router sends 30%% of customers to it, the rest to version %lld\n",
+           (long long)mlops_router_version(router, MLOPS_ARM_CHALLENGER),
+           (long long)mlops_router_version(router, MLOPS_ARM_CHAMPION));
     memset(stats.by_version, 0, sizeof stats.by_version);
     stats.calls = 0;
     if ((rc = serve_period(d, router, &stats, day(d, 169), day(d, 181), reference)))
         return fail("serving the canary period");
-    printf("   last twelve days: version %lld answered %zu requests, version %lld answered %zu\n", (long long)v1,
+    printf("   last twelve days: version %lld answered %zu requests, version %lld answered %zu;\n", (long long)v1,
            stats.by_version[v1], (long long)v2, stats.by_version[v2]);
+    printf("   their outcomes arrived later and were joined to the predictions:\n");
     print_quality(router);
     if ((rc = mlops_router_quality_log(&logged, router, "canary")))
         return fail("logging the canary quality");
     if ((rc = mlops_gate_set(d->db, "fraud", "production", gate_with_canary)))
         return fail("tightening the gate");
-    printf("   production gate now also asks for a lower canary RMSE than the current version\n");
-    if ((rc = approve_as(d, v2, "risk-officer", "canary looks good")) || promote(d, "production", v2) != MLOPS_OK)
-        return fail("promoting version 2");
+    printf("   the production gate now also asks for a lower canary RMSE than the current version's\n");
+    if ((rc = approve_as(d, v2, "risk-officer", "canary looks good")))
+        return fail("approving the new version");
+    rc = promote(d, "production", v2);
+    if (rc != MLOPS_OK && rc != MLOPS_EPOLICY)
+        return rc;
     if ((rc = mlops_alias_delete(d->db, "fraud", "canary")) || (rc = mlops_router_reload(&changed, router)))
         return fail("ending the canary");
-    printf("   the router now answers from version %lld\n\n",
+    printf("   the canary ends; the router answers from version %lld\n\n",
            (long long)mlops_router_version(router, MLOPS_ARM_CHAMPION));
 
     printf("8. Forget a customer on request\n");
