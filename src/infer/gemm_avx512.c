@@ -17,7 +17,8 @@
 #define MR 6       /* rows of the main tile */
 #define NB 4       /* 16-column panels of the main tile */
 #define MR_NARROW 2
-#define A_BUDGET (256 * 1024) /* bytes of quantized rows per pass over the weights */
+/* Bytes of quantized rows per pass over the weights: with one 64-column block of weights they fit in L2. */
+#define A_BUDGET (1024 * 1024)
 #define NB_WIDE 8  /* panels of the tile for one or two rows */
 
 /* 16 quantized values of x[0..15] (masked), as in the reference, still as int32. */
