@@ -82,6 +82,16 @@ static const char *date_of(int64_t us)
     return out;
 }
 
+static const char *time_of(int64_t us)
+{
+    static char text[32];
+    time_t seconds = (time_t)(us / 1000000);
+    struct tm tm;
+    gmtime_r(&seconds, &tm);
+    strftime(text, sizeof text, "%Y-%m-%d %H:%M:%S UTC", &tm);
+    return text;
+}
+
 /* Rows of `frame` whose INT64 column `column` lies in [from, to). */
 static int rows_between(mlops_frame **out, const mlops_frame *frame, const char *column, int64_t from, int64_t to)
 {
@@ -296,9 +306,9 @@ static int train_version(int64_t *version, mlops_net **net, demo *d, int64_t fro
     if ((rc = training_set(&joined, d, from, to, &join_seconds)) || (rc = complete_rows(&complete, joined)))
         goto out;
     printf("   point-in-time training set: %zu payments from %s to %s, %zu features each, joined in %.2f s"
-           " (%.0f rows/s), as of system time %lld\n", mlops_frame_rows(complete), date_of(from), date_of(to - 1),
+           " (%.0f rows/s), as the store was at %s\n", mlops_frame_rows(complete), date_of(from), date_of(to - 1),
            count, join_seconds, (double)mlops_frame_rows(joined) / (join_seconds > 0 ? join_seconds : 1e-9),
-           (long long)d->last_system_time);
+           time_of(d->last_system_time));
     snprintf(options, sizeof options,
              "{\"run_name\": \"%s\", \"lineage\": {\"feature_views\": [{\"name\": \"transactions\", \"version\": 1},"
              " {\"name\": \"activity\", \"version\": 1}, {\"name\": \"profile\", \"version\": 1}],"
