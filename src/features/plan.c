@@ -137,13 +137,13 @@ int mlops__fs_plan_is_null(const fs_plan *plan, size_t i, int32_t version, const
     return present(plan, i, version, payload) == NULL;
 }
 
-int mlops__fs_plan_add_columns(const fs_plan *plan, mlops_frame *frame, const char *const *names)
+int mlops__fs_plan_add_columns(const fs_plan *plan, mlops_frame *frame)
 {
     size_t i;
     int rc;
     for (i = 0; i < plan->count; i++) {
         const fs_feature *f = plan->features[i];
-        if ((rc = mlops_frame_add_column(frame, names ? names[i] : f->name, f->type,
+        if ((rc = mlops_frame_add_column(frame, f->name, f->type,
                                          f->type == MLOPS_TYPE_F32VEC ? f->dim : 0)))
             return rc;
     }
@@ -253,7 +253,7 @@ int mlops__fs_read_frame(mlops_frame **out, const fs_plan *plan, size_t rows)
         rc = mlops_frame_add_column(frame, entity->keys[i].name, entity->keys[i].type, 0);
     if (rc || (rc = mlops_frame_add_column(frame, "event_time", MLOPS_TYPE_INT64, 0)) ||
         (rc = mlops_frame_add_column(frame, "age_us", MLOPS_TYPE_INT64, 0)) ||
-        (rc = mlops__fs_plan_add_columns(plan, frame, NULL)) || (rc = mlops_frame_append_rows(frame, rows))) {
+        (rc = mlops__fs_plan_add_columns(plan, frame)) || (rc = mlops_frame_append_rows(frame, rows))) {
         mlops_frame_free(frame);
         return rc;
     }
