@@ -16,7 +16,7 @@ demo:
 	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMLOPS_BUILD_TESTS=OFF
 	cmake --build $(BUILD) -j $(JOBS)
 	mkdir -p demo-output
-	./$(BUILD)/examples/quickstart demo-output
+	./$(BUILD)/examples/demo/demo demo-output
 
 test: test-normal test-sanitize
 

@@ -8,6 +8,12 @@
 #include "mlops/common.h"
 #include "mlops/db.h"
 #include "mlops/frame.h"
+#include "mlops/registry.h"
 #include "mlops/features.h"
+#include "mlops/drift.h"
+#include "mlops/infer.h"
+#include "mlops/train.h"
+
+#include "mlops/serve.h"
 
 #endif /* MLOPS_H */

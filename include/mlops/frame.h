@@ -112,6 +112,8 @@ MLOPS_API int mlops_frame_column_f32vec(const float **out, const mlops_frame *fr
 /** Borrowed null mask of a column, one byte per row, 1 = null. @thread handle */
 MLOPS_API int mlops_frame_column_nulls(const uint8_t **out, const mlops_frame *frame, size_t column);
 
+/** New frame with copies of rows `rows[0..count)` of `frame`, in that order (repeats allowed). @thread handle */
+MLOPS_API int mlops_frame_take_rows(mlops_frame **out, const mlops_frame *frame, const size_t *rows, size_t count);
 /** New frame with copies of the named columns in the given order. @thread handle */
 MLOPS_API int mlops_frame_select(mlops_frame **out, const mlops_frame *frame, const char *const *columns,
                                  size_t count);
@@ -131,7 +133,10 @@ MLOPS_API int mlops_frame_to_matrix(float *out, size_t capacity, size_t *width_o
  * string, default ","), "schema" (object mapping column name to a type name
  * "int64", "float64", "bool", "string", "timestamp" or {"type": "f32vec",
  * "dim": N}; columns not named are inferred), "max_field_bytes" (int, default
- * 1048576). An empty field is null; "timestamp" parses ISO 8601 (UTC) or
+ * 1048576), "max_frame_bytes" (int, default 1073741824: memory of the frame's
+ * cells, one null flag per cell included; strings count 8 bytes a cell and
+ * their text is bounded by the input's size). A limit exceeded gives
+ * MLOPS_ELIMIT. An empty field is null; "timestamp" parses ISO 8601 (UTC) or
  * integer microseconds into INT64; a vector is "[1,2,3]". Malformed input gives
  * MLOPS_EFORMAT naming the line and column, and no frame. @thread any
  */

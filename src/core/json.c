@@ -10,28 +10,66 @@
 
 #include "core_int.h"
 
+/* Line and column (1-based) of `end` within `text`. */
+static void line_column(size_t *line, size_t *column, const char *text, const char *end)
+{
+    const char *p;
+    *line = 1;
+    *column = 1;
+    for (p = text; p < end && *p; p++) {
+        if (*p == '\n') {
+            (*line)++;
+            *column = 1;
+        } else {
+            (*column)++;
+        }
+    }
+}
+
+/*
+ * The first place where arrays and objects nest deeper than the limit, or
+ * NULL. Brackets inside strings do not count; the scan stops at the first
+ * unterminated string and leaves the syntax to cJSON.
+ */
+static const char *too_deep(const char *text)
+{
+    const char *p;
+    int depth = 0;
+    for (p = text; *p; p++) {
+        if (*p == '"') {
+            for (p++; *p && *p != '"'; p++) {
+                if (*p == '\\' && p[1])
+                    p++;
+            }
+            if (!*p)
+                return NULL;
+        } else if (*p == '[' || *p == '{') {
+            if (++depth > MLOPS__JSON_MAX_DEPTH)
+                return p;
+        } else if (*p == ']' || *p == '}') {
+            depth--;
+        }
+    }
+    return NULL;
+}
+
 int mlops__json_parse(mlops__json **out, const char *text, const char *subsystem, const char *what)
 {
     const char *end = NULL;
+    size_t line, column;
     cJSON *doc;
 
     *out = NULL;
     if (!text)
         return mlops__error(MLOPS_EINVAL, subsystem, "%s: JSON text must not be NULL", what);
+    if ((end = too_deep(text)) != NULL) {
+        line_column(&line, &column, text, end);
+        return mlops__error(MLOPS_ELIMIT, subsystem, "%s: JSON nests deeper than %d levels at line %zu column %zu",
+                            what, MLOPS__JSON_MAX_DEPTH, line, column);
+    }
     doc = cJSON_ParseWithOpts(text, &end, 1);
     if (!doc) {
-        size_t line = 1, column = 1;
-        const char *p;
-        if (!end)
-            end = text;
-        for (p = text; p < end && *p; p++) {
-            if (*p == '\n') {
-                line++;
-                column = 1;
-            } else {
-                column++;
-            }
-        }
+        line_column(&line, &column, text, end ? end : text);
         return mlops__error(MLOPS_EFORMAT, subsystem, "%s: invalid JSON at line %zu column %zu", what, line,
                             column);
     }

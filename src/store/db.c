@@ -72,9 +72,34 @@ static uint32_t read_be32(const unsigned char *p)
 }
 
 /*
+ * 1 when `path` has a non-empty WAL or rollback journal beside it. A process
+ * that died (or hit an I/O error) while copying a WAL into the database file
+ * leaves a main file shorter than its header says; the WAL still holds every
+ * committed page and SQLite restores them when the file is opened.
+ */
+static int has_pending_log(const char *path)
+{
+    static const char *const suffixes[] = {"-wal", "-journal"};
+    size_t len = strlen(path), i;
+    char *name = mlops__malloc(len + 16);
+    struct stat st;
+    int found = 0;
+    if (!name)
+        return 1;  /* cannot tell: let SQLite and the integrity check judge the file */
+    for (i = 0; i < sizeof suffixes / sizeof suffixes[0] && !found; i++) {
+        memcpy(name, path, len);
+        memcpy(name + len, suffixes[i], strlen(suffixes[i]) + 1);
+        found = stat(name, &st) == 0 && st.st_size > 0;
+    }
+    mlops__free(name);
+    return found;
+}
+
+/*
  * Look at the file's first bytes before SQLite does: an empty or absent file
- * is new; anything else must carry SQLite's header and be as long as the
- * header says.
+ * is new; anything else must carry SQLite's header and, unless a WAL or
+ * journal beside it holds pages yet to be copied in, be as long as the header
+ * says.
  */
 static int inspect_file(const char *path, int create)
 {
@@ -111,7 +136,7 @@ static int inspect_file(const char *path, int create)
         page_size = 65536;
     pages = read_be32(header + 28);
     if (read_be32(header + 24) == read_be32(header + 92) && pages > 0 &&
-        (uint64_t)st.st_size < (uint64_t)pages * page_size)
+        (uint64_t)st.st_size < (uint64_t)pages * page_size && !has_pending_log(path))
         return mlops__error(MLOPS_ECORRUPT, "store",
                             "database \"%s\" is truncated: %lld bytes, its header says %llu", path,
                             (long long)st.st_size, (unsigned long long)pages * page_size);
@@ -138,12 +163,25 @@ static int query_int(int64_t *out, mlops_db *db, const char *sql)
 /* Refuse files that belong to another application or a newer library. */
 static int check_identity(mlops_db *db)
 {
+    sqlite3_stmt *stmt = NULL;
     int64_t app_id = 0, version = 0, objects = 0;
     int rc;
 
-    if ((rc = query_int(&app_id, db, "PRAGMA application_id")) ||
-        (rc = query_int(&version, db, "PRAGMA user_version")) ||
-        (rc = query_int(&objects, db, "SELECT count(*) FROM sqlite_schema"))) {
+    /* One statement reads all three from one snapshot, even while another process migrates. */
+    rc = sqlite3_prepare_v2(db->sqlite,
+                            "SELECT (SELECT application_id FROM pragma_application_id),"
+                            " (SELECT user_version FROM pragma_user_version),"
+                            " (SELECT count(*) FROM sqlite_schema)",
+                            -1, &stmt, NULL);
+    if (rc == SQLITE_OK && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+        app_id = sqlite3_column_int64(stmt, 0);
+        version = sqlite3_column_int64(stmt, 1);
+        objects = sqlite3_column_int64(stmt, 2);
+        rc = SQLITE_OK;
+    }
+    sqlite3_finalize(stmt);
+    if (rc != SQLITE_OK) {
+        rc = mlops__sqlite_error(db, rc, "reading the database header");
         mlops__error_prefix("database \"%s\" cannot be read", db->path);
         return rc;
     }
@@ -153,10 +191,13 @@ static int check_identity(mlops_db *db)
         return mlops__error(MLOPS_ESCHEMA, "store",
                             "\"%s\" is not an mlops database (application_id 0x%08llx, %lld schema objects)",
                             db->path, (unsigned long long)app_id, (long long)objects);
+    if (version < 0)
+        return mlops__error(MLOPS_ECORRUPT, "store", "database \"%s\" has an invalid schema version %lld",
+                            db->path, (long long)version);
     if (version > mlops__schema_latest())
         return mlops__error(MLOPS_ESCHEMA, "store",
-                            "database \"%s\" has schema version %lld; this library supports up to %d", db->path,
-                            (long long)version, mlops__schema_latest());
+                            "database \"%s\" has schema version %lld, newer than this library supports (%d)",
+                            db->path, (long long)version, mlops__schema_latest());
     if (db->read_only && version < mlops__schema_latest())
         return mlops__error(MLOPS_ESCHEMA, "store",
                             "database \"%s\" has schema version %lld and needs migrating to %d; open it read-write "
@@ -186,6 +227,35 @@ static int configure(mlops_db *db, const open_options *opts)
              opts->synchronous_full ? "FULL" : "NORMAL");
     rc = mlops__db_exec(db, sql);
     return rc;
+}
+
+/*
+ * While another process creates the same file, switching journal modes and
+ * reading its header can fail transiently (locked, or an I/O error on the
+ * journal the other process just removed). Such failures are retried until
+ * the busy timeout has passed.
+ */
+static int transient(int rc)
+{
+    int primary = mlops_error_last()->dependency_code & 0xff;
+    return (rc == MLOPS_EBUSY || rc == MLOPS_EIO) && (primary == SQLITE_BUSY || primary == SQLITE_LOCKED ||
+                                                       primary == SQLITE_IOERR);
+}
+
+static int prepare_connection(mlops_db *db, const open_options *opts)
+{
+    int64_t deadline = mlops__monotonic_ns() + opts->busy_timeout_ms * 1000000;
+    int rc;
+    for (;;) {
+        rc = check_identity(db);
+        if (rc == MLOPS_OK)
+            rc = configure(db, opts);
+        if (rc == MLOPS_OK && !db->read_only)
+            rc = mlops__schema_migrate(db);
+        if (rc == MLOPS_OK || !transient(rc) || mlops__monotonic_ns() >= deadline)
+            return rc;
+        sqlite3_sleep(2);
+    }
 }
 
 static void db_destroy(mlops_db *db)
@@ -245,9 +315,7 @@ int mlops_db_open(mlops_db **out, const char *path, const char *options_json)
     }
     sqlite3_extended_result_codes(db->sqlite, 1);
     sqlite3_busy_timeout(db->sqlite, (int)opts.busy_timeout_ms);
-    if ((rc = check_identity(db)) || (rc = configure(db, &opts)))
-        goto out_destroy;
-    if (!db->read_only && (rc = mlops__schema_migrate(db)))
+    if ((rc = prepare_connection(db, &opts)))
         goto out_destroy;
     mlops__json_free(doc);
     *out = db;

@@ -32,7 +32,149 @@ static const char migration_core[] =
     "  BEGIN SELECT RAISE(ABORT, 'audit entries cannot be deleted'); END;";
 
 /*
- * 2: the feature store. Entities and versioned view definitions (JSON);
+ * 2: the model registry: models, content-addressed artifacts stored as zstd
+ * chunks (frames with their content checksum), versions, aliases with history and gates, approvals, evaluation
+ * metrics, lineage, experiment runs, trusted bundle keys and the change log
+ * that watchers follow.
+ */
+static const char migration_registry[] =
+    "CREATE TABLE reg_model ("
+    "  id INTEGER PRIMARY KEY,"
+    "  name TEXT NOT NULL UNIQUE,"
+    "  description TEXT NOT NULL,"
+    "  tags TEXT NOT NULL,"
+    "  created_us INTEGER NOT NULL,"
+    "  creator TEXT NOT NULL,"
+    "  next_version INTEGER NOT NULL DEFAULT 1"
+    ") STRICT;"
+    "CREATE TABLE reg_artifact ("
+    "  id INTEGER PRIMARY KEY,"
+    "  sha256 BLOB UNIQUE,"
+    "  size INTEGER NOT NULL,"
+    "  chunks INTEGER NOT NULL,"
+    "  created_us INTEGER NOT NULL"
+    ") STRICT;"
+    "CREATE TABLE reg_artifact_chunk ("
+    "  artifact_id INTEGER NOT NULL REFERENCES reg_artifact(id) ON DELETE CASCADE,"
+    "  idx INTEGER NOT NULL,"
+    "  raw_len INTEGER NOT NULL,"
+    "  data BLOB NOT NULL,"
+    "  UNIQUE (artifact_id, idx)"
+    ") STRICT;"
+    "CREATE TABLE reg_version ("
+    "  id INTEGER PRIMARY KEY,"
+    "  model_id INTEGER NOT NULL REFERENCES reg_model(id),"
+    "  version INTEGER NOT NULL,"
+    "  artifact_id INTEGER NOT NULL REFERENCES reg_artifact(id),"
+    "  metadata TEXT NOT NULL,"
+    "  tags TEXT NOT NULL,"
+    "  signature TEXT,"
+    "  created_us INTEGER NOT NULL,"
+    "  creator TEXT NOT NULL,"
+    "  run_id INTEGER REFERENCES reg_run(id),"
+    "  parent_version INTEGER,"
+    "  as_of_us INTEGER,"
+    "  origin TEXT,"
+    "  origin_digest BLOB,"
+    "  profile BLOB,"
+    "  UNIQUE (model_id, version)"
+    ") STRICT;"
+    "CREATE INDEX reg_version_artifact ON reg_version(artifact_id);"
+    "CREATE INDEX reg_version_origin ON reg_version(origin_digest) WHERE origin_digest IS NOT NULL;"
+    "CREATE TABLE reg_alias ("
+    "  model_id INTEGER NOT NULL REFERENCES reg_model(id),"
+    "  name TEXT NOT NULL,"
+    "  version_id INTEGER NOT NULL REFERENCES reg_version(id),"
+    "  PRIMARY KEY (model_id, name)"
+    ") STRICT;"
+    "CREATE TABLE reg_alias_history ("
+    "  id INTEGER PRIMARY KEY,"
+    "  model_id INTEGER NOT NULL REFERENCES reg_model(id),"
+    "  name TEXT NOT NULL,"
+    "  version INTEGER,"
+    "  previous INTEGER,"
+    "  action TEXT NOT NULL,"
+    "  undone INTEGER NOT NULL DEFAULT 0,"
+    "  time_us INTEGER NOT NULL,"
+    "  actor TEXT NOT NULL"
+    ") STRICT;"
+    "CREATE INDEX reg_alias_history_name ON reg_alias_history(model_id, name, time_us);"
+    "CREATE TABLE reg_gate ("
+    "  model_id INTEGER NOT NULL REFERENCES reg_model(id),"
+    "  alias TEXT NOT NULL,"
+    "  policy TEXT NOT NULL,"
+    "  PRIMARY KEY (model_id, alias)"
+    ") STRICT;"
+    "CREATE TABLE reg_approval ("
+    "  version_id INTEGER NOT NULL REFERENCES reg_version(id) ON DELETE CASCADE,"
+    "  actor TEXT NOT NULL,"
+    "  note TEXT NOT NULL,"
+    "  time_us INTEGER NOT NULL,"
+    "  PRIMARY KEY (version_id, actor)"
+    ") STRICT;"
+    "CREATE TABLE reg_metric ("
+    "  id INTEGER PRIMARY KEY,"
+    "  version_id INTEGER NOT NULL REFERENCES reg_version(id) ON DELETE CASCADE,"
+    "  name TEXT NOT NULL,"
+    "  value REAL NOT NULL,"
+    "  ci_low REAL,"
+    "  ci_high REAL,"
+    "  dataset TEXT NOT NULL,"
+    "  time_us INTEGER NOT NULL"
+    ") STRICT;"
+    "CREATE INDEX reg_metric_version ON reg_metric(version_id, name);"
+    "CREATE TABLE reg_lineage ("
+    "  version_id INTEGER NOT NULL REFERENCES reg_version(id) ON DELETE CASCADE,"
+    "  view TEXT NOT NULL,"
+    "  view_version INTEGER NOT NULL,"
+    "  PRIMARY KEY (version_id, view)"
+    ") STRICT;"
+    "CREATE INDEX reg_lineage_view ON reg_lineage(view, view_version);"
+    "CREATE TABLE reg_experiment ("
+    "  id INTEGER PRIMARY KEY,"
+    "  name TEXT NOT NULL UNIQUE,"
+    "  created_us INTEGER NOT NULL"
+    ") STRICT;"
+    "CREATE TABLE reg_run ("
+    "  id INTEGER PRIMARY KEY,"
+    "  experiment_id INTEGER NOT NULL REFERENCES reg_experiment(id),"
+    "  name TEXT NOT NULL,"
+    "  params TEXT NOT NULL,"
+    "  status TEXT NOT NULL,"
+    "  start_us INTEGER NOT NULL,"
+    "  end_us INTEGER,"
+    "  creator TEXT NOT NULL"
+    ") STRICT;"
+    "CREATE TABLE reg_run_tag ("
+    "  run_id INTEGER NOT NULL REFERENCES reg_run(id),"
+    "  key TEXT NOT NULL,"
+    "  value TEXT NOT NULL,"
+    "  PRIMARY KEY (run_id, key)"
+    ") STRICT;"
+    "CREATE TABLE reg_run_metric ("
+    "  run_id INTEGER NOT NULL REFERENCES reg_run(id),"
+    "  key TEXT NOT NULL,"
+    "  step INTEGER NOT NULL,"
+    "  value REAL NOT NULL,"
+    "  time_us INTEGER NOT NULL"
+    ") STRICT;"
+    "CREATE INDEX reg_run_metric_key ON reg_run_metric(run_id, key, step);"
+    "CREATE TABLE reg_trusted_key ("
+    "  public_key BLOB PRIMARY KEY,"
+    "  name TEXT NOT NULL,"
+    "  added_us INTEGER NOT NULL"
+    ") STRICT;"
+    "CREATE TABLE reg_change ("
+    "  seq INTEGER PRIMARY KEY,"
+    "  time_us INTEGER NOT NULL,"
+    "  kind TEXT NOT NULL,"
+    "  model TEXT NOT NULL,"
+    "  version INTEGER NOT NULL,"
+    "  alias TEXT NOT NULL"
+    ") STRICT;";
+
+/*
+ * 3: the feature store. Entities and versioned view definitions (JSON);
  * the bitemporal history, one row per (view, key, event time, system time)
  * with the features packed in one payload blob; the online table with the
  * latest row per key; quarantined rows with the rule they broke. Keys are
@@ -88,9 +230,24 @@ static const char migration_features[] =
     ") STRICT;"
     "CREATE INDEX fs_quarantine_key ON fs_quarantine(view_id, key);";
 
+/* 4: drift: live profiles per stream and time window (serialized profile bytes, merged on every put). */
+static const char migration_drift_windows[] =
+    "CREATE TABLE drift_windows ("
+    "  stream TEXT NOT NULL,"
+    "  start_us INTEGER NOT NULL,"
+    "  end_us INTEGER NOT NULL,"
+    "  rows INTEGER NOT NULL,"
+    "  profile BLOB NOT NULL,"
+    "  updated_us INTEGER NOT NULL,"
+    "  PRIMARY KEY (stream, start_us),"
+    "  CHECK (end_us > start_us)"
+    ") STRICT;";
+
 static const char *const migrations[] = {
     migration_core,
+    migration_registry,
     migration_features,
+    migration_drift_windows,
 };
 
 #define MIGRATION_COUNT ((int32_t)(sizeof migrations / sizeof migrations[0]))
@@ -127,9 +284,13 @@ int mlops__schema_migrate(mlops_db *db)
         return rc;
     if ((rc = read_version(&version, db)))
         return mlops__tx_end(db, rc);
+    if (version < 0)
+        return mlops__tx_end(db, mlops__error(MLOPS_ECORRUPT, "store",
+                                              "database \"%s\" has an invalid schema version %lld", db->path,
+                                              (long long)version));
     if (version > MIGRATION_COUNT)
         return mlops__tx_end(db, mlops__error(MLOPS_ESCHEMA, "store",
-                                              "database \"%s\" has schema version %lld; this library supports up to %d",
+                                              "database \"%s\" has schema version %lld, newer than this library supports (%d)",
                                               db->path, (long long)version, MIGRATION_COUNT));
     for (; rc == MLOPS_OK && version < MIGRATION_COUNT; version++) {
         rc = mlops__db_exec(db, migrations[version]);

@@ -3,6 +3,7 @@
 # A removed symbol fails; so does a new one missing from the baseline (add it
 # in the same commit). Also fails on any export outside the mlops_ prefix.
 set -eu
+export LC_ALL=C
 lib=$1
 baseline=$2
 actual=$(mktemp)

@@ -1,0 +1,40 @@
+#!/bin/sh
+# Whole-model inference: libmlops sessions (fp32 and int8) against PyTorch fp32
+# and PyTorch's dynamically quantized int8 Linear, same models, same inputs, in
+# one run, one thread each. Prints every median and the ratios.
+#   sh bench/run_session.sh BUILD_DIR   (configured with -DMLOPS_BUILD_BENCH=ON)
+set -eu
+build=${1:-build-bench}
+here=$(cd "$(dirname "$0")" && pwd)
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+reps=${REPS:-7}
+copies=${COPIES:-8}
+
+OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 /usr/bin/python3 "$here/session_peer.py" "$work" --threads 1 --reps "$reps" --copies "$copies" \
+    > "$work/results.txt"
+for precision in fp32 int8; do
+    OPENBLAS_NUM_THREADS=1 "$build/bench/bench_session" "$work/mlp1024.onnx" mlp1024 "$precision" \
+        --reps "$reps" --copies "$copies" >> "$work/results.txt"
+    OPENBLAS_NUM_THREADS=1 "$build/bench/bench_session" "$here/../tests/data/infer/digits_mlp.onnx" digits \
+        "$precision" --reps "$reps" --copies "$copies" >> "$work/results.txt"
+done
+cat "$work/results.txt"
+echo
+# ratios: for latency peer/ours (above 1 = libmlops faster), for throughput ours/peer
+awk '
+/^#/ { next }
+{ v[$1 " " $2 " " $3 " " $4] = $5 }
+END {
+    printf "%-8s %-9s %-16s %12s %12s %12s %12s %9s %9s\n", "model", "figure", "", "mlops fp32", "mlops int8", \
+        "torch fp32", "torch int8", "vs fp32", "vs int8"
+    split("mlp1024 digits", models, " ")
+    split("b1_hot_us b1_cold_us b256_rows_per_s", figures, " ")
+    for (m = 1; m <= 2; m++) for (f = 1; f <= 3; f++) {
+        k = models[m]; g = figures[f]
+        mf = v["mlops " k " fp32 " g]; mi = v["mlops " k " int8 " g]
+        tf = v["torch " k " fp32 " g]; ti = v["torch " k " int8 " g]
+        if (g ~ /_us$/) { rf = tf / mi; ri = ti / mi } else { rf = mi / tf; ri = mi / ti }
+        printf "%-8s %-26s %12s %12s %12s %12s %8.2fx %8.2fx\n", k, g, mf, mi, tf, ti, rf, ri
+    }
+}' "$work/results.txt"

@@ -1,0 +1,36 @@
+"""libmlops from Python: the production-ML loop in one embeddable C library.
+
+Everything runs in C; this package is a thin ``ctypes`` layer that makes it
+feel native. It works with and without numpy.
+
+>>> import mlops
+>>> with mlops.open(":memory:") as db:
+...     frame = mlops.Frame({"id": [1, 2], "amount": [9.5, None]})
+...     frame["amount"]
+[9.5, None]
+
+The shared library is found through ``$MLOPS_LIBRARY``, a source checkout's
+build directory, or the system loader. Failures raise subclasses of
+:class:`mlops.Error` that carry the status code and the library's message.
+"""
+from ._lib import lib as _lib
+from .db import Database, open
+from .errors import (AlreadyExists, BufferTooSmall, Busy, Conflict, Corrupt, Error, FormatError, InternalError,
+                     InvalidArgument, InvalidState, IOFailure, LimitExceeded, NotFound, OutOfMemory, PolicyRefused,
+                     SchemaError, Unsupported)
+from .frame import HAVE_NUMPY, Frame
+
+__all__ = [
+    "open", "Database", "Frame", "HAVE_NUMPY", "version",
+    "Error", "InvalidArgument", "NotFound", "AlreadyExists", "Conflict", "Corrupt", "IOFailure", "OutOfMemory",
+    "Unsupported", "PolicyRefused", "Busy", "SchemaError", "BufferTooSmall", "FormatError", "LimitExceeded",
+    "InvalidState", "InternalError",
+]
+
+
+def version() -> str:
+    """Version of the loaded C library, e.g. "0.1.0"."""
+    return _lib.mlops_version().decode()
+
+
+__version__ = version()
