@@ -177,7 +177,7 @@ int mlops__fs_entity_load(fs_entity *out, mlops_db *db, const char *name)
     rc = mlops__stmt_step(stmt);
     if (rc == MLOPS__ROW)
         rc = entity_parse(out, mlops__stmt_text(stmt, 0));
-    else if (rc == MLOPS_DONE)
+    else if (rc >= 0)
         rc = mlops__error(MLOPS_ENOTFOUND, "features", "entity \"%s\" not found", name);
 out_release:
     mlops__stmt_release(stmt);
@@ -263,7 +263,7 @@ static int parse_allowed(fs_feature *f, const mlops__json *list, const char *pat
         f->allowed_str = mlops__calloc(n, sizeof *f->allowed_str);
     else
         f->allowed_num = mlops__calloc(n, sizeof *f->allowed_num);
-    if (!f->allowed_str && !f->allowed_num)
+    if (f->type == MLOPS_TYPE_STRING ? !f->allowed_str : !f->allowed_num)
         return mlops__error(MLOPS_ENOMEM, "features", "out of memory reading a definition");
     for (i = 0; i < n; i++) {
         const mlops__json *item = mlops__json_at(list, i);
@@ -476,7 +476,7 @@ static int view_header(int64_t *id, int32_t *current, mlops_db *db, const char *
         *id = mlops__stmt_int64(stmt, 0);
         *current = (int32_t)mlops__stmt_int64(stmt, 1);
         rc = MLOPS_OK;
-    } else if (rc == MLOPS_DONE) {
+    } else if (rc >= 0) {
         rc = mlops__error(MLOPS_ENOTFOUND, "features", "feature view \"%s\" not found", name);
     }
 out_release:
@@ -496,7 +496,7 @@ static int read_definition(char **out, mlops_db *db, int64_t id, int32_t version
     rc = mlops__stmt_step(stmt);
     if (rc == MLOPS__ROW)
         rc = dup_string(out, mlops__stmt_text(stmt, 0));
-    else if (rc == MLOPS_DONE)
+    else if (rc >= 0)
         rc = mlops__error(MLOPS_ENOTFOUND, "features", "feature view \"%s\" has no version %d", name, (int)version);
 out_release:
     mlops__stmt_release(stmt);
@@ -695,9 +695,7 @@ int mlops_view_define(int32_t *version_out, mlops_db *db, const char *definition
             goto out_end;
         }
         version = current + 1;
-    } else if (rc == MLOPS_ENOTFOUND) {
-        rc = MLOPS_OK;
-    } else {
+    } else if (rc != MLOPS_ENOTFOUND) {
         goto out_end;
     }
     if ((rc = set_current(db, &id, view, version)) || (rc = insert_version(db, id, version, canonical)))
