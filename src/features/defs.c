@@ -13,17 +13,6 @@
 static const char *const reserved_names[] = {"event_time", "age_us", "quarantine_id", "rule", "column",
                                              "message", "system_time", NULL};
 
-const char *mlops__fs_type_name(int32_t type)
-{
-    switch (type) {
-    case MLOPS_TYPE_INT64: return "int64";
-    case MLOPS_TYPE_FLOAT64: return "float64";
-    case MLOPS_TYPE_BOOL: return "bool";
-    case MLOPS_TYPE_STRING: return "string";
-    case MLOPS_TYPE_F32VEC: return "f32vec";
-    default: return "unknown";
-    }
-}
 
 static int32_t type_from_name(const char *name)
 {
@@ -31,7 +20,7 @@ static int32_t type_from_name(const char *name)
                                     MLOPS_TYPE_F32VEC};
     size_t i;
     for (i = 0; i < sizeof types / sizeof types[0]; i++)
-        if (strcmp(name, mlops__fs_type_name(types[i])) == 0)
+        if (strcmp(name, mlops_frame_type_name(types[i])) == 0)
             return types[i];
     return 0;
 }
@@ -304,7 +293,7 @@ static int parse_contract(fs_feature *f, const mlops__json *contract, const char
         return rc;
     if ((mlops__json_get(contract, "min") || mlops__json_get(contract, "max")) && !numeric)
         return mlops__error(MLOPS_EFORMAT, "features", "%s: min and max apply to numeric features, not %s", path,
-                            mlops__fs_type_name(f->type));
+                            mlops_frame_type_name(f->type));
     if (mlops__json_get(contract, "finite") && f->type != MLOPS_TYPE_FLOAT64 && f->type != MLOPS_TYPE_F32VEC)
         return mlops__error(MLOPS_EFORMAT, "features", "%s.finite: applies to float64 and f32vec features", path);
     if (mlops__json_get(contract, "max_length") && f->type != MLOPS_TYPE_STRING)

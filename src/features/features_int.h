@@ -91,8 +91,6 @@ int mlops__fs_entity_load(fs_entity *out, mlops_db *db, const char *name);
 int mlops__fs_view_load(fs_view **out, mlops_db *db, const char *name, int32_t version);
 void mlops__fs_view_free(fs_view *view);
 const fs_feature *mlops__fs_view_feature(const fs_view *view, const char *name);
-/* Name of a feature type as written in definitions. */
-const char *mlops__fs_type_name(int32_t type);
 
 /* ---- encodings (codec.c) ---- */
 /* Column indices of the entity's keys in `frame`, checked for presence and type. */

@@ -54,7 +54,7 @@ static int resolve_columns(ingest_cols *cols, const fs_view *view, const mlops_f
     type = mlops_frame_column_type(frame, cols->event_time);
     if (type != MLOPS_TYPE_INT64 && type != MLOPS_TYPE_STRING)
         return mlops__error(MLOPS_EINVAL, "features", "%s: event time column \"%s\" is %s, not int64 or string", what,
-                            event_time_column, mlops__fs_type_name(type));
+                            event_time_column, mlops_frame_type_name(type));
     for (k = 0; k < view->feature_count; k++)
         cols->features[k] = SIZE_MAX;
     for (c = 0; c < ncols; c++) {
@@ -74,8 +74,8 @@ static int resolve_columns(ingest_cols *cols, const fs_view *view, const mlops_f
         type = mlops_frame_column_type(frame, c);
         if (type != f->type || (f->type == MLOPS_TYPE_F32VEC && mlops_frame_column_dim(frame, c) != f->dim))
             return mlops__error(MLOPS_EINVAL, "features", "%s: column \"%s\" is %s of dim %u, the feature is %s of dim %u",
-                                what, name, mlops__fs_type_name(type), (unsigned)mlops_frame_column_dim(frame, c),
-                                mlops__fs_type_name(f->type), (unsigned)f->dim);
+                                what, name, mlops_frame_type_name(type), (unsigned)mlops_frame_column_dim(frame, c),
+                                mlops_frame_type_name(f->type), (unsigned)f->dim);
         cols->features[f - view->features] = c;
     }
     return MLOPS_OK;

@@ -280,7 +280,7 @@ static int parse_vector(float *out, uint32_t dim, const char *text)
 
 static const char *parse_type_name(int32_t parse_type)
 {
-    return parse_type == PARSE_TIMESTAMP ? "timestamp" : mlops__frame_type_name(parse_type);
+    return parse_type == PARSE_TIMESTAMP ? "timestamp" : mlops_frame_type_name(parse_type);
 }
 
 static void narrow_candidates(csv_column *col, const char *text)
