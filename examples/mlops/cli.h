@@ -50,5 +50,6 @@ void cli_table_free(cli_table *table);
 extern const cli_command cli_cmd_info;
 extern const cli_command cli_cmd_check;
 extern const cli_command cli_cmd_csv;
+extern const cli_command cli_cmd_train;
 
 #endif /* MLOPS_CLI_H */

@@ -15,6 +15,7 @@ static const cli_command *const commands[] = {
     &cli_cmd_info,
     &cli_cmd_check,
     &cli_cmd_csv,
+    &cli_cmd_train,
 };
 
 #define COMMAND_COUNT (sizeof commands / sizeof commands[0])
