@@ -14,4 +14,6 @@
 #include "mlops/infer.h"
 #include "mlops/train.h"
 
+#include "mlops/serve.h"
+
 #endif /* MLOPS_H */

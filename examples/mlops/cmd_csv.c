@@ -7,41 +7,6 @@
 
 #include "cli.h"
 
-static const char *type_name(int type)
-{
-    switch (type) {
-    case MLOPS_TYPE_INT64: return "int64";
-    case MLOPS_TYPE_FLOAT64: return "float64";
-    case MLOPS_TYPE_BOOL: return "bool";
-    case MLOPS_TYPE_STRING: return "string";
-    default: return "f32vec";
-    }
-}
-
-/* Format cell (row, col) of `frame` into `out`. */
-static void format_cell(char *out, size_t cap, const mlops_frame *frame, size_t col, size_t row)
-{
-    int64_t i;
-    double d;
-    int32_t b;
-    const char *s;
-    const float *v;
-    if (mlops_frame_is_null(frame, col, row) == 1) {
-        snprintf(out, cap, "null");
-        return;
-    }
-    switch (mlops_frame_column_type(frame, col)) {
-    case MLOPS_TYPE_INT64: mlops_frame_get_int64(&i, frame, col, row); snprintf(out, cap, "%lld", (long long)i); break;
-    case MLOPS_TYPE_FLOAT64: mlops_frame_get_float64(&d, frame, col, row); snprintf(out, cap, "%.6g", d); break;
-    case MLOPS_TYPE_BOOL: mlops_frame_get_bool(&b, frame, col, row); snprintf(out, cap, b ? "true" : "false"); break;
-    case MLOPS_TYPE_STRING: mlops_frame_get_string(&s, NULL, frame, col, row); snprintf(out, cap, "%s", s); break;
-    default:
-        mlops_frame_get_f32vec(&v, frame, col, row);
-        snprintf(out, cap, "[%.4g, ...] (%u)", (double)v[0], (unsigned)mlops_frame_column_dim(frame, col));
-        break;
-    }
-}
-
 static int run_csv(cli_context *ctx)
 {
     const char *path = NULL, *schema = NULL;
@@ -80,7 +45,7 @@ static int run_csv(cli_context *ctx)
                 nulls += mask[row];
             printf("%s{\"name\": ", col ? ", " : "");
             cli_json_string(stdout, mlops_frame_column_name(frame, col));
-            printf(", \"type\": \"%s\", \"dim\": %u, \"nulls\": %zu}", type_name(mlops_frame_column_type(frame, col)),
+            printf(", \"type\": \"%s\", \"dim\": %u, \"nulls\": %zu}", cli_type_name(mlops_frame_column_type(frame, col)),
                    (unsigned)mlops_frame_column_dim(frame, col), nulls);
         }
         printf("]}\n");
@@ -96,7 +61,7 @@ static int run_csv(cli_context *ctx)
             for (nulls = 0, row = 0; row < rows; row++)
                 nulls += mask[row];
             cli_table_add(table, mlops_frame_column_name(frame, col));
-            cli_table_add(table, type_name(mlops_frame_column_type(frame, col)));
+            cli_table_add(table, cli_type_name(mlops_frame_column_type(frame, col)));
             snprintf(cell, sizeof cell, "%zu", nulls);
             cli_table_add(table, cell);
         }
@@ -108,7 +73,7 @@ static int run_csv(cli_context *ctx)
                 cli_table_add(table, mlops_frame_column_name(frame, col));
             for (row = 0; row < rows && row < (size_t)head; row++) {
                 for (col = 0; col < mlops_frame_columns(frame); col++) {
-                    format_cell(cell, sizeof cell, frame, col, row);
+                    cli_format_cell(cell, sizeof cell, frame, col, row);
                     cli_table_add(table, cell);
                 }
             }

@@ -39,6 +39,8 @@ MLOPS_API int mlops_model_show(char **json_out, mlops_db *db, const char *name);
  * mlops_version_writer_commit(); until then nothing is visible to others and
  * a crash leaves nothing behind. The writer holds the database's write lock
  * from begin to commit or free (other writers wait up to the busy timeout).
+ * One writer at a time per handle: a second one fails its writes and
+ * commit with MLOPS_ESTATE until it is the innermost again.
  */
 typedef struct mlops_version_writer mlops_version_writer;
 
@@ -134,7 +136,8 @@ MLOPS_API int mlops_artifact_gc(int64_t *removed_out, mlops_db *db);
  * Point `alias` of `model` at `version`, checking the alias's gate policy in
  * the same transaction. Refused with MLOPS_EPOLICY naming the failing rule
  * and the values compared (the alias is left unchanged); MLOPS_ENOTFOUND for
- * a missing model or version. @thread handle
+ * a missing model or version. Pointing the alias at the version it already
+ * points at changes and records nothing. @thread handle
  */
 MLOPS_API int mlops_alias_set(mlops_db *db, const char *model, const char *alias, int64_t version);
 /** Remove `alias` (its history is kept); MLOPS_ENOTFOUND when it is not set. @thread handle */

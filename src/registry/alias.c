@@ -130,6 +130,18 @@ static int missing_metric(const move_ctx *m, size_t index, const char *kind, int
                         (long long)version, metric);
 }
 
+/* Shortest text that reads back as the same double. */
+typedef struct number_text {
+    char text[40];
+} number_text;
+
+static number_text num(double value)
+{
+    number_text out;
+    mlops__format_double(out.text, sizeof out.text, value);
+    return out;
+}
+
 static int eval_rule(const move_ctx *m, const mlops__json *rule, size_t index)
 {
     const char *kind = mlops__json_string(mlops__json_get(rule, "rule"));
@@ -168,14 +180,16 @@ static int eval_rule(const move_ctx *m, const mlops__json *rule, size_t index)
         limit = mlops__json_number(mlops__json_get(rule, "min"));
         if (value >= limit)
             return MLOPS_OK;
-        snprintf(what, sizeof what, "metric \"%s\" value %.17g is below the minimum %.17g", metric, value, limit);
+        snprintf(what, sizeof what, "metric \"%s\" value %s is below the minimum %s", metric, num(value).text,
+                 num(limit).text);
         return refuse(m, index, kind, what);
     }
     if (strcmp(kind, "metric_max") == 0) {
         limit = mlops__json_number(mlops__json_get(rule, "max"));
         if (value <= limit)
             return MLOPS_OK;
-        snprintf(what, sizeof what, "metric \"%s\" value %.17g is above the maximum %.17g", metric, value, limit);
+        snprintf(what, sizeof what, "metric \"%s\" value %s is above the maximum %s", metric, num(value).text,
+                 num(limit).text);
         return refuse(m, index, kind, what);
     }
     /* better_than_current */
@@ -198,9 +212,9 @@ static int eval_rule(const move_ctx *m, const mlops__json *rule, size_t index)
         improvement = higher ? candidate - current : current - candidate;
         if (improvement > margin)
             return MLOPS_OK;
-        snprintf(what, sizeof what, "metric \"%s\" %s %.17g does not beat version %lld's %.17g by more than the"
-                 " margin %.17g", metric, use_ci_low ? "lower confidence bound" : "value", candidate,
-                 (long long)m->current, current, margin);
+        snprintf(what, sizeof what, "metric \"%s\" %s %s does not beat version %lld's %s by more than the"
+                 " margin %s", metric, use_ci_low ? "lower confidence bound" : "value", num(candidate).text,
+                 (long long)m->current, num(current).text, num(margin).text);
         return refuse(m, index, kind, what);
     }
 }

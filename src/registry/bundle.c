@@ -16,6 +16,7 @@
  * The manifest's SHA-256 identifies the content: importing it again finds
  * the version made the first time.
  */
+#include <errno.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
@@ -315,17 +316,16 @@ int mlops_bundle_export(mlops_db *db, const char *model, int64_t version, const 
     mlops__buf_printf(&tmp_path, "%s.partial", path);
     if ((rc = mlops__buf_status(&tmp_path, MLOPS__REG)))
         goto out_free;
-    /* One read snapshot for the whole export. */
-    if ((rc = mlops__tx_begin(db)))
-        goto out_free;
+    /* Reads only, without the write lock: exporting works on read-only handles and blocks no writer. */
     if ((rc = mlops__reg_locate(&model_id, &version_id, db, model, version)) ||
         (rc = manifest_version(&manifest, db, version_id, &artifact_id, &has_profile)))
-        goto out_end;
+        goto out_free;
     out.path = path;
     out.file = fopen(tmp_path.data, "wb");
     if (!out.file) {
-        rc = mlops__error(MLOPS_EIO, MLOPS__REG, "bundle \"%s\": cannot create the file", path);
-        goto out_end;
+        rc = mlops__error_dep(MLOPS_EIO, MLOPS__REG, errno, "bundle \"%s\": cannot create the file: %s", path,
+                              strerror(errno));
+        goto out_free;
     }
     if ((rc = file_write(&out, MAGIC, 8)) ||
         (rc = export_artifact(&manifest, &out, db, artifact_id, model, version)) ||
@@ -360,9 +360,6 @@ out_close:
         fclose(out.file);
     if (rc)
         remove(tmp_path.data);
-out_end:
-    /* Nothing was written to the database: end the snapshot the same way on every path. */
-    mlops__tx_end(db, MLOPS_ESTATE);
 out_free:
     mlops__buf_free(&manifest);
     mlops__buf_free(&tmp_path);
@@ -844,7 +841,8 @@ int mlops_bundle_import(int64_t *version_out, char **model_out, mlops_db *db, co
     b.path = path;
     b.file = fopen(path, "rb");
     if (!b.file)
-        return mlops__error(MLOPS_ENOTFOUND, MLOPS__REG, "bundle \"%s\" cannot be opened", path);
+        return mlops__error_dep(errno == ENOENT ? MLOPS_ENOTFOUND : MLOPS_EIO, MLOPS__REG, errno,
+                                "bundle \"%s\" cannot be opened: %s", path, strerror(errno));
     if ((rc = read_frame(&b)))
         goto out_close;
     if ((rc = parse_manifest(&b))) {

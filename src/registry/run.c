@@ -94,10 +94,22 @@ out_free:
     return rc;
 }
 
-/* Run `change` on a running run inside one transaction with its audit entry. */
-static int run_change(mlops_db *db, int64_t run, const char *action, const char *sql, const char *details,
-                      const char *key, const char *text, double value, int64_t step, int64_t time_us)
+/* The changes that a running run takes. */
+typedef enum run_change_kind { RUN_METRIC, RUN_TAG, RUN_END } run_change_kind;
+
+typedef struct run_change_args {
+    run_change_kind kind;
+    const char *key;      /* metric key or tag key */
+    const char *text;     /* tag value or end status */
+    double value;
+    int64_t step;
+    int64_t time_us;
+} run_change_args;
+
+/* Apply one change to a running run, with its audit entry, in one transaction. */
+static int run_change(mlops_db *db, int64_t run, const run_change_args *change, const char *details)
 {
+    static const char *const actions[] = {"run.metric", "run.tag", "run.end"};
     int running = 0;
     int rc = mlops__tx_begin(db);
     if (rc)
@@ -105,16 +117,17 @@ static int run_change(mlops_db *db, int64_t run, const char *action, const char 
     rc = run_find(db, run, &running);
     if (rc == MLOPS_OK && !running)
         rc = mlops__error(MLOPS_ESTATE, MLOPS__REG, "run %lld has ended", (long long)run);
-    if (rc == MLOPS_OK) {
-        if (strcmp(action, "run.metric") == 0)
-            rc = mlops__reg_exec(db, sql, "itidi", run, key, step, value, time_us);
-        else if (strcmp(action, "run.tag") == 0)
-            rc = put_tag(db, run, key, text);
-        else
-            rc = mlops__reg_exec(db, sql, "tii", text, time_us, run);
-    }
+    if (rc == MLOPS_OK && change->kind == RUN_METRIC)
+        rc = mlops__reg_exec(db, "INSERT INTO reg_run_metric(run_id, key, step, value, time_us)"
+                                 " VALUES (?1, ?2, ?3, ?4, ?5)",
+                             "itidi", run, change->key, change->step, change->value, change->time_us);
+    else if (rc == MLOPS_OK && change->kind == RUN_TAG)
+        rc = put_tag(db, run, change->key, change->text);
+    else if (rc == MLOPS_OK)
+        rc = mlops__reg_exec(db, "UPDATE reg_run SET status = ?1, end_us = ?2 WHERE id = ?3", "tii", change->text,
+                             change->time_us, run);
     if (rc == MLOPS_OK)
-        rc = run_audit(db, action, run, details);
+        rc = run_audit(db, actions[change->kind], run, details);
     return mlops__tx_end(db, rc);
 }
 
@@ -139,10 +152,10 @@ int mlops_run_log_metric(mlops_db *db, int64_t run, const char *key, double valu
     mlops__buf_json_string(&details, key);
     mlops__buf_printf(&details, ",\"step\":%lld,\"value\":%s}", (long long)step, number);
     rc = mlops__buf_status(&details, MLOPS__REG);
-    if (rc == MLOPS_OK)
-        rc = run_change(db, run, "run.metric",
-                        "INSERT INTO reg_run_metric(run_id, key, step, value, time_us) VALUES (?1, ?2, ?3, ?4, ?5)",
-                        details.data, key, NULL, value, step, time_us ? time_us : mlops__now_us());
+    if (rc == MLOPS_OK) {
+        run_change_args change = {RUN_METRIC, key, NULL, value, step, time_us ? time_us : mlops__now_us()};
+        rc = run_change(db, run, &change, details.data);
+    }
     mlops__buf_free(&details);
     return rc;
 }
@@ -166,14 +179,17 @@ int mlops_run_set_tag(mlops_db *db, int64_t run, const char *key, const char *va
     mlops__buf_json_string(&details, value);
     mlops__buf_putc(&details, '}');
     rc = mlops__buf_status(&details, MLOPS__REG);
-    if (rc == MLOPS_OK)
-        rc = run_change(db, run, "run.tag", NULL, details.data, key, value, 0, 0, 0);
+    if (rc == MLOPS_OK) {
+        run_change_args change = {RUN_TAG, key, value, 0, 0, 0};
+        rc = run_change(db, run, &change, details.data);
+    }
     mlops__buf_free(&details);
     return rc;
 }
 
 int mlops_run_end(mlops_db *db, int64_t run, const char *status)
 {
+    run_change_args change = {RUN_END, NULL, status, 0, 0, 0};
     char details[64];
     if (!db)
         return mlops__error_null(MLOPS__REG, "mlops_run_end", "db");
@@ -184,8 +200,8 @@ int mlops_run_end(mlops_db *db, int64_t run, const char *status)
                             "run %lld: status \"%s\" is not one of \"finished\", \"failed\", \"killed\"",
                             (long long)run, status);
     snprintf(details, sizeof details, "{\"status\":\"%s\"}", status);
-    return run_change(db, run, "run.end", "UPDATE reg_run SET status = ?1, end_us = ?2 WHERE id = ?3", details, NULL,
-                      status, 0, 0, mlops__now_us());
+    change.time_us = mlops__now_us();
+    return run_change(db, run, &change, details);
 }
 
 static int run_json(mlops__buf *buf, mlops_db *db, int64_t run, int with_metrics)

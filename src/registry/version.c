@@ -178,6 +178,7 @@ struct mlops_version_writer {
     int has_as_of;
     int64_t level;
     int in_tx;
+    int tx_depth;               /* the handle's transaction depth while this writer's transaction is innermost */
     int status;                 /* sticky failure */
     int committed;
     mlops__chunk_sink sink;
@@ -346,6 +347,7 @@ int mlops_version_writer_begin(mlops_version_writer **out, mlops_db *db, const c
     if ((rc = mlops__tx_begin(db)))
         goto out_destroy;
     w->in_tx = 1;
+    w->tx_depth = mlops__tx_depth(db);
     if ((rc = mlops__reg_model_find(&w->model_id, db, model)))
         goto out_fail;
     if (w->run_id) {
@@ -394,6 +396,10 @@ static int writer_usable(mlops_version_writer *w, const char *function)
                             function, w->model);
     if (w->status)
         return mlops__error(w->status, MLOPS__REG, "%s: model \"%s\": the registration failed earlier", function,
+                            w->model);
+    if (mlops__tx_depth(w->db) != w->tx_depth)
+        return mlops__error(MLOPS_ESTATE, MLOPS__REG,
+                            "%s: model \"%s\": another writer or transaction is open on this handle", function,
                             w->model);
     return MLOPS_OK;
 }

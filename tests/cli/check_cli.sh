@@ -33,10 +33,17 @@ expect() {
 expect 0 "usage: mlops" -- --help
 expect 2 "unknown command" -- frobnicate
 expect 2 "unknown option" -- --frob info
-commands=$("$tool" --help | awk '/^commands:/ {on = 1; next} on && NF == 0 {on = 0} on {print $1}')
-for command in $commands; do
-    expect 0 "example:" -- "$command" --help
-done
+# Command names are one or two words, followed by two spaces and the summary.
+"$tool" --help | awk '/^commands:/ {on = 1; next} on && NF == 0 {on = 0} on {sub(/^ +/, ""); sub(/  .*/, ""); print}' \
+    > "$work/commands"
+[ -s "$work/commands" ] || { echo "FAIL: mlops --help lists no commands"; failures=$((failures + 1)); }
+while IFS= read -r command; do
+    # shellcheck disable=SC2086 # the words of the command name are separate arguments
+    expect 0 "example:" -- $command --help
+done < "$work/commands"
+expect 0 "subcommands:" -- model --help
+expect 2 "a subcommand is required" -- model
+expect 2 "unknown subcommand" -- model frobnicate
 
 db="$work/cli.db"
 printf 'id,amount,when\n1,2.5,2024-01-01\n2,,2024-01-02\n' > "$work/good.csv"
@@ -57,6 +64,159 @@ expect 1 "CSV line 3: 1 fields, expected 2" -- csv "$work/ragged.csv"
 expect 1 "unknown type" -- csv "$work/good.csv" --schema '{"id": "int32"}'
 expect 2 "a CSV file is required" -- csv
 
+# ---- registry -----------------------------------------------------------------------------------
+data=$(dirname "$0")/../data/infer
+reg="$work/registry.db"
+edge="$work/edge.db"
+printf '{"rules": [{"rule": "metric_min", "metric": "auc", "min": 0.9}]}' > "$work/gate.json"
+printf '{"rules": [{"rule": "no_such_rule"}]}' > "$work/badgate.json"
+printf 'not an onnx model' > "$work/garbage.onnx"
+
+expect 0 "created model fraud" -- --db "$reg" model create fraud --description "card fraud" --tags '{"team": "risk"}'
+expect 1 "already exists" -- --db "$reg" model create fraud
+expect 0 "registered digits@1" -- --db "$reg" version register digits "$data/digits_mlp.onnx" --tags '{"stage": "dev"}'
+expect 0 "\"version\": 2" -- --db "$reg" --json version register digits "$data/digits_mlp.onnx"
+expect 1 "reading the ONNX graph" -- --db "$reg" version register digits "$work/garbage.onnx"
+expect 2 "--run must be an integer" -- --db "$reg" version register digits "$data/digits_mlp.onnx" --run x
+expect 0 "digits  2" -- --db "$reg" model list
+expect 0 "\"latest_version\":2" -- --db "$reg" --json model list
+expect 0 "card fraud" -- --db "$reg" model show fraud
+expect 1 "model \"nope\" not found" -- --db "$reg" model show nope
+expect 0 "stage=dev" -- --db "$reg" version list digits
+expect 0 "\"shape\":[-1,64]" -- --db "$reg" --json version list digits --tag stage=dev
+expect 2 "--tag takes KEY=VALUE" -- --db "$reg" version list digits --tag stage
+expect 0 "name=pixels" -- --db "$reg" version show digits@1
+expect 1 "version 9 not found" -- --db "$reg" version show digits@9
+expect 2 "not a model reference" -- --db "$reg" version show digits
+expect 0 "logged auc = 0.91" -- --db "$reg" metrics log digits@1 auc 0.91 --ci 0.89,0.93 --dataset holdout
+expect 0 "logged auc = 0.85" -- --db "$reg" metrics log digits@2 auc 0.85
+expect 0 "logged delta = -0.5" -- --db "$reg" metrics log digits@2 delta -0.5
+expect 2 "VALUE must be a finite number" -- --db "$reg" metrics log digits@1 auc high
+expect 0 "holdout" -- --db "$reg" metrics list digits@1
+expect 0 "\"ci_high\":0.93" -- --db "$reg" --json metrics list digits@1
+expect 1 "not found" -- --db "$reg" metrics list ghost@1
+expect 0 "\"version\":1,\"artifact\"" -- --db "$reg" --json version list digits --metric "auc >= 0.9" --limit 1
+expect 0 "gate of digits@production set" -- --db "$reg" gate set digits@production "$work/gate.json"
+expect 1 "no_such_rule" -- --db "$reg" gate set digits@production "$work/badgate.json"
+expect 0 "metric_min" -- --db "$reg" gate get digits@production
+expect 1 "has no gate" -- --db "$reg" gate get digits@staging
+expect 0 "digits@production -> version 1" -- --db "$reg" alias set digits@production 1
+expect 1 "refuses version 2" -- --db "$reg" alias set digits@production 2
+expect 0 "digits@staging -> version 2" -- --db "$reg" alias set digits@staging 2
+expect 0 "digits@staging -> version 1" -- --db "$reg" alias set digits@staging production
+expect 0 "digits@staging -> version 2" -- --db "$reg" alias rollback digits@staging
+expect 1 "roll" -- --db "$reg" alias rollback digits@production
+expect 0 "set     1" -- --db "$reg" alias history digits@production
+expect 0 "\"version\":2" -- --db "$reg" --json alias history digits@staging
+expect 0 "was version 1" -- --db "$reg" alias at digits@production 2100-01-01T00:00:00Z
+expect 1 "was not set at" -- --db "$reg" alias at digits@production 2000-01-01T00:00:00Z
+expect 2 "TIME must be an ISO 8601 time" -- --db "$reg" alias at digits@production yesterday
+expect 0 "approved digits@2" -- --db "$reg" version approve digits@2 --note "looks fine"
+expect 1 "already approved" -- --db "$reg" version approve digits@2
+expect 0 "(none)" -- --db "$reg" run list
+expect 1 "run 7 not found" -- --db "$reg" run show 7
+expect 0 "feature views" -- --db "$reg" lineage of digits@1
+expect 1 "not found" -- --db "$reg" lineage of digits@5
+expect 0 "(none)" -- --db "$reg" lineage users txn
+expect 2 "--view-version must be an integer" -- --db "$reg" lineage users txn --view-version x
+expect 0 "model.create" -- --db "$reg" audit list --limit 3
+expect 0 "\"seq\":1" -- --db "$reg" --json audit list --limit 1
+expect 0 "audit chain is intact" -- --db "$reg" audit verify
+expect 1 "does not exist" -- --db "$work/absent.db" audit verify
+expect 0 "wrote $work/release.key" -- bundle keygen "$work/release"
+expect 1 "cannot create" -- bundle keygen "$work/release"
+expect 0 "(signed)" -- --db "$reg" bundle export digits@production "$work/digits.mlb" --sign "$work/release.key"
+expect 0 "exported digits@2" -- --db "$reg" bundle export digits@2 "$work/unsigned.mlb"
+expect 1 "is not a key file" -- --db "$reg" bundle export digits@1 "$work/x.mlb" --sign "$work/gate.json"
+expect 0 "trusting bundles signed by release" -- --db "$edge" bundle trust "$work/release.pub" --name release
+expect 1 "cannot open" -- --db "$edge" bundle trust "$work/missing.pub"
+expect 0 "imported digits@1" -- --db "$edge" bundle import "$work/digits.mlb"
+expect 0 "\"version\": 1" -- --db "$edge" --json bundle import "$work/digits.mlb"
+expect 1 "unsigned" -- --db "$edge" bundle import "$work/unsigned.mlb"
+expect 1 "importing" -- --db "$edge" bundle import "$work/gate.json"
+
+# ---- feature store ------------------------------------------------------------------------------
+fs="$work/features.db"
+printf '{"name": "customer", "keys": [{"name": "customer_id", "type": "int64"}]}' > "$work/customer.json"
+printf '{"name": "customer", "keys": [{"name": "customer_id", "type": "string"}]}' > "$work/customer2.json"
+printf '{"name": "txn", "entity": "customer", "features": [{"name": "amount", "type": "float64", "contract": {"min": 0}}, {"name": "country", "type": "string"}]}' > "$work/txn.json"
+printf '{"name": "txn", "entity": "customer", "features": [{"name": "amount", "type": "int64"}]}' > "$work/txn_retyped.json"
+printf 'customer_id,event_time,amount,country\n1,2026-01-01T00:00:00Z,10,FR\n2,2026-01-02T00:00:00Z,20,DE\n1,2026-01-03T00:00:00Z,30,FR\n3,2026-01-03T00:00:00Z,-5,US\n' > "$work/txn.csv"
+printf 'customer_id,timestamp,label\n1,2026-01-02T00:00:00Z,0\n1,2026-01-04T00:00:00Z,1\n2,2026-01-01T00:00:00Z,0\n' > "$work/labels.csv"
+
+expect 0 "entity defined" -- --db "$fs" entity define "$work/customer.json"
+expect 1 "defining the entity" -- --db "$fs" entity define "$work/customer2.json"
+expect 0 "definition version 1" -- --db "$fs" view define "$work/txn.json"
+expect 1 "defining the view" -- --db "$fs" view define "$work/txn_retyped.json"
+expect 0 "min=0" -- --db "$fs" view show txn
+expect 1 "not found" -- --db "$fs" view show nope
+expect 1 "nothing written" -- --db "$fs" features ingest txn "$work/txn.csv"
+expect 1 "first violations" -- --db "$fs" features ingest txn "$work/txn.csv"
+expect 0 "3 written, 0 duplicate, 1 quarantined" -- --db "$fs" features ingest txn "$work/txn.csv" --policy quarantine
+expect 0 "\"rows_duplicate\": 3" -- --db "$fs" --json features ingest txn "$work/txn.csv" --policy quarantine --batch-rows 2
+expect 2 "--policy is reject or quarantine" -- --db "$fs" features ingest txn "$work/txn.csv" --policy drop
+expect 0 "2026-01-03T00:00:00Z" -- --db "$fs" features get txn customer_id=1 customer_id=2
+expect 0 "\"amount\": 30" -- --db "$fs" --json features get txn customer_id=1 --features amount
+expect 1 "reading features" -- --db "$fs" features get txn customer_id=1 --features colour
+expect 2 "a key is COLUMN=VALUE" -- --db "$fs" features get txn 1
+expect 0 "\"amount\": 10" -- --db "$fs" --json features asof txn 2026-01-02T00:00:00Z customer_id=1
+expect 2 "TIME must be an ISO 8601 time" -- --db "$fs" features asof txn soon customer_id=1
+expect 0 "1,1767484800000000,1,30,FR" -- --db "$fs" features join "$work/labels.csv" txn:amount txn:country
+expect 0 "wrote 3 rows" -- --db "$fs" features join "$work/labels.csv" txn:amount --output "$work/train.csv"
+expect 1 "joining" -- --db "$fs" features join "$work/labels.csv" txn:colour
+expect 0 "quarantined   2" -- --db "$fs" features stats txn
+expect 0 "\"keys\":2" -- --db "$fs" --json features stats txn
+expect 1 "not found" -- --db "$fs" features stats nope
+expect 0 "value -5 below min 0" -- --db "$fs" features quarantine txn
+expect 0 "wrote 2 quarantined rows" -- --db "$fs" features quarantine txn --output "$work/fix.csv"
+expect 1 "not found" -- --db "$fs" features quarantine nope
+sed 's/,-5,/,5,/' "$work/fix.csv" > "$work/fixed.csv"
+sed 's/^1,/99,/' "$work/fix.csv" > "$work/badfix.csv"
+expect 1 "retrying" -- --db "$fs" features retry txn "$work/badfix.csv"
+expect 0 "1 written, 1 duplicate, 0 quarantined" -- --db "$fs" features retry txn "$work/fixed.csv"
+expect 0 "3 row(s) removed" -- --db "$fs" features forget customer customer_id=1
+expect 1 "forgetting" -- --db "$fs" features forget shop shop_id=1
+expect 2 "give keys" -- --db "$fs" features forget customer
+
+# ---- drift ------------------------------------------------------------------------------------------
+head -201 "$data/digits_test.csv" > "$work/ref.csv"
+# The current sample: the next 200 rows with pixel p4 shifted by 3.
+(head -1 "$data/digits_test.csv"; sed -n '202,401p' "$data/digits_test.csv" | awk -F, 'BEGIN {OFS = ","} {$5 = $5 + 3; print}') \
+    > "$work/cur.csv"
+
+expect 0 "(4 of 65 columns drifted" -- drift "$work/ref.csv" "$work/cur.csv"
+expect 0 "\"drifted_columns\":" -- --json drift "$work/ref.csv" "$work/cur.csv" --config '{"correction": "bonferroni"}'
+expect 1 "comparing" -- drift "$work/ref.csv" "$work/cur.csv" --config '{"tests": "all"}'
+expect 2 "give REF.csv and CUR.csv" -- drift "$work/ref.csv"
+expect 0 "attached a reference profile of 200 rows" -- --db "$reg" drift profile digits@1 "$work/ref.csv"
+expect 1 "not found" -- --db "$reg" drift profile digits@9 "$work/ref.csv"
+expect 0 "dataset drift:" -- --db "$reg" drift --model digits@1 "$work/cur.csv"
+expect 1 "has no reference profile" -- --db "$reg" drift --model digits@2 "$work/cur.csv"
+
+# ---- inference --------------------------------------------------------------------------------------
+expect 0 "label,logits_0," -- predict "$data/digits_mlp.onnx" "$data/digits_test.csv" --exclude label
+expect 0 "wrote 450 predictions" -- --db "$reg" predict digits@production "$data/digits_test.csv" --exclude label \
+    --precision int8 --output "$work/pred.csv"
+expect 1 "gives 65 numbers per row and the model takes 64" -- predict "$data/digits_mlp.onnx" "$data/digits_test.csv"
+expect 1 "model \"ghost\" not found" -- --db "$reg" predict ghost@1 "$data/digits_test.csv"
+expect 2 "--precision is fp32, int8 or auto" -- predict "$data/digits_mlp.onnx" "$data/digits_test.csv" --precision fp16
+expect 0 "top-1 agreement" -- accuracy "$data/digits_mlp.onnx" "$data/digits_test.csv" --exclude label
+expect 0 "\"top1_agreement\":" -- --db "$reg" --json accuracy digits@1 "$data/digits_test.csv" --exclude label
+expect 1 "opening the model" -- accuracy "$work/garbage.onnx" "$data/digits_test.csv"
+expect 0 "/hidden/Gemm+/Relu" -- plan "$data/digits_mlp.onnx" --precision int8
+expect 0 "\"steps\":" -- --db "$reg" --json plan digits@production
+expect 1 "cannot open model file" -- plan "$work/absent.onnx"
+
+# ---- the reference stays in step with the help texts --------------------------------------------
+root=$(dirname "$0")/../..
+if sh "$root/scripts/cli_reference.sh" "$tool" > "$work/cli.md" && cmp -s "$work/cli.md" "$root/docs/cli.md"; then
+    passed=$((passed + 1))
+else
+    echo "FAIL: docs/cli.md is stale: sh scripts/cli_reference.sh $tool > docs/cli.md"
+    failures=$((failures + 1))
+fi
+
+# ---- train ---------------------------------------------------------------------------------------
 awk 'BEGIN { print "a,b,label"; for (i = 0; i < 200; i++) { a = (i * 37 % 101) / 50.0 - 1; b = (i * 53 % 97) / 48.0 - 1;
     print a "," b "," (a + b > 0 ? 1 : 0) } }' > "$work/train.csv"
 printf '{"features":["a","b"],"label":"label","model":{"type":"logistic"},"epochs":20,"optimizer":{"learning_rate":0.05},"split":{"test":0.25},"bootstrap":50}' > "$work/train.json"

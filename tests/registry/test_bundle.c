@@ -97,6 +97,15 @@ static void test_round_trip_and_idempotence(void **state)
         cJSON_Delete(doc);
         mlops_db_close(fresh);
     }
+    /* Exporting needs no write access. */
+    {
+        mlops_db *reader = NULL;
+        assert_int_equal(mlops_db_open(&reader, ts_path("bundle_src.db"), "{\"read_only\": true}"), MLOPS_OK);
+        assert_int_equal(mlops_bundle_export(reader, "fraud", 2, ts_path("from-read-only.mlb"), NULL), MLOPS_OK);
+        mlops_db_close(reader);
+        assert_int_equal(mlops_bundle_import(&again, NULL, dst, ts_path("from-read-only.mlb")), MLOPS_OK);
+        assert_int_equal(again, 2);
+    }
     ts_assert_error(mlops_bundle_export(src, "fraud", 9, ts_path("x.mlb"), NULL), MLOPS_ENOTFOUND, "version 9");
     ts_assert_error(mlops_bundle_export(src, "fraud", 2, "/nonexistent/dir/x.mlb", NULL), MLOPS_EIO, "cannot create");
     ts_assert_error(mlops_bundle_import(&version, NULL, dst, ts_path("absent.mlb")), MLOPS_ENOTFOUND,

@@ -98,6 +98,38 @@ static void test_register_show_and_read(void **state)
     mlops_db_close(db);
 }
 
+static void test_writers_one_at_a_time_and_abandoned(void **state)
+{
+    mlops_db *db = rt_open("writers.db");
+    mlops_version_writer *first = NULL, *second = NULL;
+    int64_t version = 0;
+    (void)state;
+    assert_int_equal(mlops_model_create(db, "m", NULL, NULL), MLOPS_OK);
+    assert_int_equal(mlops_version_writer_begin(&first, db, "m", NULL), MLOPS_OK);
+    assert_int_equal(mlops_version_writer_write(first, "abc", 3), MLOPS_OK);
+    assert_int_equal(mlops_version_writer_begin(&second, db, "m", NULL), MLOPS_OK);
+    ts_assert_error(mlops_version_writer_write(first, "d", 1), MLOPS_ESTATE, "another writer");
+    ts_assert_error(mlops_version_writer_commit(&version, first), MLOPS_ESTATE, "another writer");
+    assert_int_equal(mlops_version_writer_write(second, "xyz", 3), MLOPS_OK);
+    assert_int_equal(mlops_version_writer_commit(&version, second), MLOPS_OK);
+    assert_int_equal(version, 1);
+    mlops_version_writer_free(second);
+    assert_int_equal(mlops_version_writer_commit(&version, first), MLOPS_OK);
+    assert_int_equal(version, 2);
+    mlops_version_writer_free(first);
+    /* An abandoned writer leaves nothing behind and takes no number. */
+    assert_int_equal(mlops_version_writer_begin(&first, db, "m", NULL), MLOPS_OK);
+    assert_int_equal(mlops_version_writer_write(first, "gone", 4), MLOPS_OK);
+    mlops_version_writer_free(first);
+    mlops_version_writer_free(NULL);
+    assert_int_equal(rt_sql_int("writers.db", "SELECT count(*) FROM reg_artifact"), 2);
+    assert_int_equal(rt_register(db, "m", 3, 10, NULL), 3);
+    ts_assert_error(mlops_version_writer_begin(NULL, db, "m", NULL), MLOPS_EINVAL, "out");
+    ts_assert_error(mlops_version_writer_begin(&first, db, NULL, NULL), MLOPS_EINVAL, "model");
+    ts_assert_error(mlops_version_writer_write(NULL, "a", 1), MLOPS_EINVAL, "writer");
+    mlops_db_close(db);
+}
+
 static void test_empty_artifact_and_dedup(void **state)
 {
     mlops_db *db = rt_open("dedup.db");
@@ -221,6 +253,10 @@ static void test_big_artifact_streams_in_bounded_memory(void **state)
     }
     assert_int_equal(mlops_version_writer_commit(&version, writer), MLOPS_OK);
     ts_assert_error(mlops_version_writer_write(writer, buf, 1), MLOPS_ESTATE, "committed already");
+    {
+        int64_t twice = 0;
+        ts_assert_error(mlops_version_writer_commit(&twice, writer), MLOPS_ESTATE, "committed already");
+    }
     mlops_version_writer_free(writer);
     crypto_hash_sha256_final(&want, want_digest);
     assert_int_equal(mlops_artifact_reader_open(&reader, db, "big", version), MLOPS_OK);
@@ -416,6 +452,12 @@ static int register_call(void *p)
                                   " \"version\": 1}], \"as_of_us\": 5}}");
 }
 
+static int create_call(void *p)
+{
+    alloc_ctx *ctx = p;
+    return mlops_model_create(ctx->db, "created", "under allocation failures", "{\"k\": \"v\"}");
+}
+
 static int show_call(void *p)
 {
     alloc_ctx *ctx = p;
@@ -460,6 +502,7 @@ static void test_allocation_failures(void **state)
     assert_true(ts_each_allocation_failure(show_call, free_json, &ctx) > 3);
     assert_int_equal(read_call(&ctx), MLOPS_OK);
     free_data(&ctx);
+    assert_true(ts_each_allocation_failure(create_call, NULL, &ctx) > 0);
     assert_true(ts_each_allocation_failure(read_call, free_data, &ctx) > 1);
     assert_int_equal(mlops_allocator_set(NULL), MLOPS_OK);
     mlops_db_close(ctx.db);
@@ -470,6 +513,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_model_create_and_errors),
         cmocka_unit_test(test_register_show_and_read),
+        cmocka_unit_test(test_writers_one_at_a_time_and_abandoned),
         cmocka_unit_test(test_empty_artifact_and_dedup),
         cmocka_unit_test(test_flipped_byte_is_detected),
         cmocka_unit_test(test_big_artifact_streams_in_bounded_memory),
