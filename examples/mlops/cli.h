@@ -215,5 +215,7 @@ extern const cli_command cli_cmd_drift_profile;
 extern const cli_command cli_cmd_predict;
 extern const cli_command cli_cmd_accuracy;
 extern const cli_command cli_cmd_plan;
+/* Training (cmd_train.c). */
+extern const cli_command cli_cmd_train;
 
 #endif /* MLOPS_CLI_H */

@@ -56,6 +56,7 @@ static const cli_command *const commands[] = {
     &cli_cmd_predict,
     &cli_cmd_accuracy,
     &cli_cmd_plan,
+    &cli_cmd_train,
 };
 
 #define COMMAND_COUNT (sizeof commands / sizeof commands[0])

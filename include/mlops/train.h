@@ -42,6 +42,16 @@ typedef struct mlops_metrics mlops_metrics;
  * by column and row. Free with mlops_net_free(). @thread any
  */
 MLOPS_API int mlops_net_train(mlops_net **out, const mlops_frame *frame, const char *config_json);
+/**
+ * Called by mlops_net_train_progress() on the calling thread after every
+ * epoch: the epoch (from 1), the epochs asked for, the mean training loss and
+ * the validation score (NaN without a validation split).
+ */
+typedef void (*mlops_train_progress_fn)(int64_t epoch, int64_t epochs, double loss, double validation,
+                                        void *payload);
+/** As mlops_net_train(), reporting each epoch to `callback` (may be NULL) with `payload`. @thread any */
+MLOPS_API int mlops_net_train_progress(mlops_net **out, const mlops_frame *frame, const char *config_json,
+                                       mlops_train_progress_fn callback, void *payload);
 /** Free `net`; NULL is a no-op. @thread handle */
 MLOPS_API void mlops_net_free(mlops_net *net);
 

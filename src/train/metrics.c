@@ -170,23 +170,11 @@ static void all_metrics(const eval_input *in, const double *w, double *out)
         classification_metrics(in, w, out);
 }
 
-/* Stable merge sort of `order` by descending score (ties keep row order); `scratch` holds n indices. */
-static void sort_desc(size_t *order, size_t *scratch, size_t n, const float *scores)
+/* Row a is before row b when its score is higher. */
+static int score_before(const void *ctx, size_t a, size_t b)
 {
-    size_t width, lo, i, j, k, mid, hi;
-    for (width = 1; width < n; width *= 2) {
-        for (lo = 0; lo < n; lo += 2 * width) {
-            mid = lo + width < n ? lo + width : n;
-            hi = lo + 2 * width < n ? lo + 2 * width : n;
-            for (i = lo, j = mid, k = lo; k < hi; k++) {
-                if (i < mid && (j >= hi || !(scores[order[j]] > scores[order[i]])))
-                    scratch[k] = order[i++];
-                else
-                    scratch[k] = order[j++];
-            }
-        }
-        memcpy(order, scratch, n * sizeof *order);
-    }
+    const float *scores = ctx;
+    return scores[a] > scores[b];
 }
 
 /* Percentile q in [0, 1] of `n` sorted values, interpolated linearly between ranks. */
@@ -352,7 +340,7 @@ int mlops_metrics_compute(mlops_metrics **out, int32_t task, const float *scores
         for (i = 0; i < rows; i++)
             in.order[i] = i;
         if (task == MLOPS_TASK_BINARY)
-            sort_desc(in.order, in.order + rows, rows, scores);
+            mlops__sort_indices(in.order, in.order + rows, rows, score_before, scores);
     }
     for (i = 0; i < rows; i++)
         w[i] = 1.0;

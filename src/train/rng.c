@@ -1,9 +1,12 @@
 /*
- * The trainer's random generator: xoshiro256** seeded through splitmix64.
+ * The trainer's random generator, xoshiro256** seeded through splitmix64, and
+ * its index sort.
  * Every draw depends only on the seed and the stream, never on threads or
  * the platform, so initialisation, splits, shuffles and bootstrap resamples
  * are reproducible everywhere.
  */
+#include <string.h>
+
 #include "train_int.h"
 
 static uint64_t splitmix64(uint64_t *x)
@@ -65,5 +68,25 @@ void mlops__rng_shuffle(mlops__rng *rng, size_t *items, size_t n)
         tmp = items[k - 1];
         items[k - 1] = items[j];
         items[j] = tmp;
+    }
+}
+
+void mlops__sort_indices(size_t *items, size_t *scratch, size_t n, int (*before)(const void *ctx, size_t a, size_t b),
+                         const void *ctx)
+{
+    size_t width, lo, mid, hi, i, j, k;
+    for (width = 1; width < n; width *= 2) {
+        for (lo = 0; lo < n; lo += 2 * width) {
+            mid = lo + width < n ? lo + width : n;
+            hi = lo + 2 * width < n ? lo + 2 * width : n;
+            for (i = lo, j = mid, k = lo; k < hi; k++) {
+                /* Take from the right run only when it is strictly before: ties keep their order. */
+                if (i < mid && (j >= hi || !before(ctx, items[j], items[i])))
+                    scratch[k] = items[i++];
+                else
+                    scratch[k] = items[j++];
+            }
+        }
+        memcpy(items, scratch, n * sizeof *items);
     }
 }

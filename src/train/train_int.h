@@ -32,6 +32,13 @@ float mlops__rng_unit_float(mlops__rng *rng);
 /* Fisher-Yates shuffle of `n` indices, drawing i from [0, k] for k = n-1 .. 1. */
 void mlops__rng_shuffle(mlops__rng *rng, size_t *items, size_t n);
 
+/* ---- sorting ------------------------------------------------------------------
+ * Stable merge sort of `n` indices by `before(ctx, a, b)` (a strictly before b);
+ * `scratch` holds n indices. Reentrant: no global comparison state.
+ */
+void mlops__sort_indices(size_t *items, size_t *scratch, size_t n, int (*before)(const void *ctx, size_t a, size_t b),
+                         const void *ctx);
+
 /* ---- configuration ------------------------------------------------------------- */
 #define MLOPS__ACT_RELU 1
 #define MLOPS__ACT_GELU 2

@@ -51,6 +51,8 @@ typedef struct trainer {
     int64_t step;
     epoch_record *history;
     int64_t epochs_run, best_epoch;
+    mlops_train_progress_fn progress;
+    void *progress_payload;
     /* worker threads: each batch bumps `generation`; workers run their pieces and count down `pending` */
     pthread_t *threads;
     size_t thread_count, threads_started;
@@ -69,14 +71,11 @@ static int cmp_size(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-static const int64_t *sort_times;
-
-static int cmp_time(const void *a, const void *b)
+/* Row a is before row b when its timestamp is earlier (the sort is stable: equal times keep row order). */
+static int time_before(const void *ctx, size_t a, size_t b)
 {
-    size_t x = *(const size_t *)a, y = *(const size_t *)b;
-    if (sort_times[x] != sort_times[y])
-        return sort_times[x] < sort_times[y] ? -1 : 1;
-    return x < y ? -1 : x > y;
+    const int64_t *times = ctx;
+    return times[a] < times[b];
 }
 
 /*
@@ -91,7 +90,7 @@ static int split_rows(trainer *t, const mlops_frame *frame)
     const mlops__train_config *cfg = t->cfg;
     size_t n = t->rows, i, n_test = (size_t)((double)n * cfg->test_fraction),
            n_val = (size_t)((double)n * cfg->validation_fraction);
-    size_t *all = mlops__malloc(n * sizeof *all + 1);
+    size_t *all = mlops__malloc(2 * n * sizeof *all + 1);
     int rc = MLOPS_OK;
     if (!all)
         return mlops__error(MLOPS_ENOMEM, SUB, "out of memory splitting %zu rows", n);
@@ -117,8 +116,7 @@ static int split_rows(trainer *t, const mlops_frame *frame)
                 goto out_free;
             }
         }
-        sort_times = times;
-        qsort(all, n, sizeof *all, cmp_time);
+        mlops__sort_indices(all, all + n, n, time_before, times);
         cut_test = n - n_test;
         while (n_test && cut_test > 0 && cut_test < n && times[all[cut_test - 1]] == times[all[cut_test]])
             cut_test--;
@@ -199,8 +197,8 @@ static int learn_inputs(trainer *t)
             }
         }
         if (!seen)
-            return mlops__error(MLOPS_EINVAL, SUB, "feature %zu (column \"%s\"): every training value is null", j,
-                                net->features[j < net->feature_count ? j : net->feature_count - 1]);
+            return mlops__error(MLOPS_EINVAL, SUB, "input %zu (in $.features order): every training value is null",
+                                j);
         mean = sum / (double)seen;
         net->impute[j] = (float)mean;
         for (i = 0; i < t->rows; i++)
@@ -751,11 +749,11 @@ static int fit(trainer *t)
         if (!isfinite(rec->loss))
             return mlops__error(MLOPS_EINVAL, SUB, "epoch %lld: the training loss diverged (%g); lower the "
                                 "learning rate", (long long)epoch + 1, rec->loss);
-        if (!t->n_val)
-            continue;
-        if ((rc = validation_score(&rec->validation, t)))
+        if (t->n_val && (rc = validation_score(&rec->validation, t)))
             return rc;
-        if (!cfg->stop_metric)
+        if (t->progress)
+            t->progress(epoch + 1, cfg->epochs, rec->loss, rec->validation, t->progress_payload);
+        if (!t->n_val || !cfg->stop_metric)
             continue;
         if (t->best_epoch < 0 || (higher ? rec->validation > best + cfg->min_delta
                                          : rec->validation < best - cfg->min_delta)) {
@@ -852,6 +850,12 @@ out_free:
 
 int mlops_net_train(mlops_net **out, const mlops_frame *frame, const char *config_json)
 {
+    return mlops_net_train_progress(out, frame, config_json, NULL, NULL);
+}
+
+int mlops_net_train_progress(mlops_net **out, const mlops_frame *frame, const char *config_json,
+                             mlops_train_progress_fn callback, void *payload)
+{
     mlops__train_config cfg;
     trainer t;
     size_t classes = 0;
@@ -862,6 +866,8 @@ int mlops_net_train(mlops_net **out, const mlops_frame *frame, const char *confi
     if (!out || !frame || !config_json)
         return mlops__error_null(SUB, "mlops_net_train", !out ? "out" : !frame ? "frame" : "config_json");
     memset(&t, 0, sizeof t);
+    t.progress = callback;
+    t.progress_payload = payload;
     if ((rc = mlops__train_config_parse(&cfg, config_json)))
         goto out_free_config;
     t.cfg = &cfg;

@@ -216,5 +216,17 @@ else
     failures=$((failures + 1))
 fi
 
+# ---- train ---------------------------------------------------------------------------------------
+awk 'BEGIN { print "a,b,label"; for (i = 0; i < 200; i++) { a = (i * 37 % 101) / 50.0 - 1; b = (i * 53 % 97) / 48.0 - 1;
+    print a "," b "," (a + b > 0 ? 1 : 0) } }' > "$work/train.csv"
+printf '{"features":["a","b"],"label":"label","model":{"type":"logistic"},"epochs":20,"optimizer":{"learning_rate":0.05},"split":{"test":0.25},"bootstrap":50}' > "$work/train.json"
+printf '{"features":["a"],"label":"label","model":{"type":"forest"}}' > "$work/bad.json"
+expect 0 "test metrics:" -- train "$work/train.csv" --config "$work/train.json" --save-onnx "$work/model.onnx"
+expect 0 "\"roc_auc\":{\"value\":" -- --json train "$work/train.csv" --config "$work/train.json"
+expect 1 "\$.model.type" -- train "$work/train.csv" --config "$work/bad.json"
+expect 1 "model \"nope\"" -- --db "$db" train "$work/train.csv" --config "$work/train.json" --register nope
+expect 2 "--config FILE are required" -- train "$work/train.csv"
+if [ -s "$work/model.onnx" ]; then passed=$((passed + 1)); else echo "FAIL: mlops train --save-onnx wrote nothing"; failures=$((failures + 1)); fi
+
 echo "$passed passed, $failures failed"
 [ "$failures" -eq 0 ]

@@ -358,6 +358,66 @@ static void test_nulls_imputed_with_training_mean_or_refused(void **state)
     mlops_frame_free(frame);
 }
 
+typedef struct progress_log {
+    int64_t calls, last_epoch, epochs;
+    double loss[16], validation[16];
+} progress_log;
+
+static void record_progress(int64_t epoch, int64_t epochs, double loss, double validation, void *payload)
+{
+    progress_log *log = payload;
+    assert_int_equal(epoch, log->last_epoch + 1);
+    log->last_epoch = epoch;
+    log->epochs = epochs;
+    log->loss[log->calls] = loss;
+    log->validation[log->calls] = validation;
+    log->calls++;
+}
+
+static void test_progress_reports_every_epoch(void **state)
+{
+    /* The callback sees what the report records, epoch by epoch. */
+    mlops_frame *frame = synthetic(200, 13);
+    mlops_net *net = NULL;
+    progress_log log;
+    mlops__json *doc;
+    int64_t e;
+    (void)state;
+    memset(&log, 0, sizeof log);
+    assert_int_equal(mlops_net_train_progress(&net, frame,
+                                              "{\"features\":[\"a\",\"b\"],\"label\":\"y_bin\",\"model\":{\"type\":"
+                                              "\"logistic\"},\"epochs\":5,\"split\":{\"validation\":0.2}}",
+                                              record_progress, &log),
+                     MLOPS_OK);
+    assert_int_equal(log.calls, 5);
+    assert_int_equal(log.epochs, 5);
+    doc = report_of(net);
+    for (e = 0; e < 5; e++) {
+        const mlops__json *rec = mlops__json_at(mlops__json_get(doc, "epochs"), (size_t)e);
+        assert_true(report_number(rec, "loss", NULL) == log.loss[e]);
+        assert_true(report_number(rec, "validation", NULL) == log.validation[e]);
+    }
+    mlops__json_free(doc);
+    mlops_net_free(net);
+    /* Without a validation split the score is NaN; a NULL callback is allowed. */
+    memset(&log, 0, sizeof log);
+    assert_int_equal(mlops_net_train_progress(&net, frame,
+                                              "{\"features\":[\"a\"],\"label\":\"y_bin\",\"model\":{\"type\":"
+                                              "\"logistic\"},\"epochs\":2}",
+                                              record_progress, &log),
+                     MLOPS_OK);
+    assert_int_equal(log.calls, 2);
+    assert_true(isnan(log.validation[1]));
+    mlops_net_free(net);
+    assert_int_equal(mlops_net_train_progress(&net, frame,
+                                              "{\"features\":[\"a\"],\"label\":\"y_bin\",\"model\":{\"type\":"
+                                              "\"logistic\"},\"epochs\":1}",
+                                              NULL, NULL),
+                     MLOPS_OK);
+    mlops_net_free(net);
+    mlops_frame_free(frame);
+}
+
 static void test_schedules_and_early_stopping(void **state)
 {
     mlops_frame *frame = synthetic(300, 8);
@@ -608,6 +668,22 @@ static void test_bad_data_and_arguments(void **state)
                                                  "\"linear\"},\"epochs\":50,\"optimizer\":{\"type\":\"sgd\",\"learning_rate\":1e3}}"),
                     MLOPS_EINVAL, "diverged");
     assert_null(net);
+    {
+        /* A feature with no value in the training rows has no mean to impute with. */
+        mlops_frame *empty = NULL;
+        double v[3] = {0, 0, 0}, y[3] = {0, 1, 0};
+        uint8_t all[3] = {1, 1, 1};
+        assert_int_equal(mlops_frame_new(&empty), 0);
+        assert_int_equal(mlops_frame_add_float64(empty, "v", v, all, 3), 0);
+        assert_int_equal(mlops_frame_add_float64(empty, "y", y, NULL, 3), 0);
+        ts_assert_error(mlops_net_train(&net, empty, "{\"features\":[\"v\"],\"label\":\"y\",\"model\":{\"type\":"
+                                                     "\"logistic\"}}"),
+                        MLOPS_EINVAL, "input 0 (in $.features order): every training value is null");
+        ts_assert_error(mlops_net_train(&net, empty, "{\"features\":[\"y\"],\"label\":\"v\",\"model\":{\"type\":"
+                                                     "\"linear\"}}"),
+                        MLOPS_EINVAL, "column \"v\" row 0 is null");
+        mlops_frame_free(empty);
+    }
     assert_int_equal(mlops_net_train(&net, frame, "{\"features\":[\"a\",\"b\"],\"label\":\"y_bin\",\"model\":"
                                                   "{\"type\":\"logistic\"},\"epochs\":1}"),
                      MLOPS_OK);
@@ -696,6 +772,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_time_split_keeps_the_future_out),
         cmocka_unit_test(test_nulls_imputed_with_training_mean_or_refused),
         cmocka_unit_test(test_schedules_and_early_stopping),
+        cmocka_unit_test(test_progress_reports_every_epoch),
         cmocka_unit_test(test_class_weights_shift_predictions),
         cmocka_unit_test(test_digits_matches_sklearn),
         cmocka_unit_test(test_breast_cancer_matches_sklearn),
