@@ -19,9 +19,10 @@ from .errors import (AlreadyExists, BufferTooSmall, Busy, Conflict, Corrupt, Err
                      InvalidArgument, InvalidState, IOFailure, LimitExceeded, NotFound, OutOfMemory, PolicyRefused,
                      SchemaError, Unsupported)
 from .frame import HAVE_NUMPY, Frame
+from .registry import Registry
 
 __all__ = [
-    "open", "Database", "Frame", "HAVE_NUMPY", "version",
+    "open", "Database", "Frame", "HAVE_NUMPY", "version", "Registry",
     "Error", "InvalidArgument", "NotFound", "AlreadyExists", "Conflict", "Corrupt", "IOFailure", "OutOfMemory",
     "Unsupported", "PolicyRefused", "Busy", "SchemaError", "BufferTooSmall", "FormatError", "LimitExceeded",
     "InvalidState", "InternalError",
