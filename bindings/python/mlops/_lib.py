@@ -186,6 +186,12 @@ _declare("mlops_session_output_width", c_size_t, c_void_p)
 _declare("mlops_session_kernel", c_char_p, c_void_p)
 _declare("mlops_session_plan", c_int, P(c_void_p), c_void_p)
 _declare("mlops_session_accuracy", c_int, P(c_void_p), c_void_p, c_void_p)
+_declare("mlops_gemm_options_init", None, c_void_p)
+_declare("mlops_gemm_pack", c_int, P(c_void_p), c_void_p, c_size_t, c_size_t, c_size_t, c_void_p, c_void_p)
+_declare("mlops_gemm_free", None, c_void_p)
+_declare("mlops_gemm_run", c_int, c_void_p, c_void_p, c_size_t, c_size_t, c_void_p, c_size_t)
+_declare("mlops_gemm_kernel", c_char_p, c_void_p)
+_declare("mlops_gemm_isa_default", c_int, P(c_char_p))
 
 # train.h
 _declare("mlops_net_train", c_int, P(c_void_p), c_void_p, c_char_p)
@@ -203,6 +209,7 @@ _declare("mlops_net_export_onnx", c_int, P(c_void_p), P(c_size_t), c_void_p, c_c
 _declare("mlops_net_train_register", c_int, P(c_int64), P(c_void_p), c_void_p, c_char_p, c_void_p, c_char_p,
          c_char_p)
 _declare("mlops_net_test_metrics", c_int, P(c_void_p), c_void_p)
+_declare("mlops_metrics_compute", c_int, P(c_void_p), c_int32, c_void_p, c_void_p, c_size_t, c_size_t, c_char_p)
 _declare("mlops_metrics_free", None, c_void_p)
 _declare("mlops_metrics_json", c_int, P(c_void_p), c_void_p)
 
