@@ -283,6 +283,7 @@ _declare("mlops_router_version", c_int64, c_void_p, c_int32)
 _declare("mlops_router_metrics_prometheus", c_int, P(c_void_p), c_void_p)
 _declare("mlops_router_metrics_json", c_int, P(c_void_p), c_void_p)
 _declare("mlops_router_drift_flush", c_int, c_void_p)
+_declare("mlops_router_on_drift", c_int, c_void_p, c_void_p, c_void_p)
 _declare("mlops_router_outcome", c_int, c_void_p, c_char_p, c_double)
 _declare("mlops_router_quality_log", c_int, P(c_int64), c_void_p, c_char_p)
 
