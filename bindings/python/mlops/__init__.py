@@ -9,6 +9,11 @@ feel native. It works with and without numpy.
 ...     frame["amount"]
 [9.5, None]
 
+Subsystems, one module each: :mod:`mlops.features` (:class:`FeatureStore`),
+:mod:`mlops.registry` (:class:`Registry`), :mod:`mlops.train`,
+:mod:`mlops.infer` (:class:`Session`, :class:`Gemm`), :mod:`mlops.drift`
+(:class:`Profile`, tests, reports, windows) and :mod:`mlops.serve` (``Router``).
+
 The shared library is found through ``$MLOPS_LIBRARY``, a source checkout's
 build directory, or the system loader. Failures raise subclasses of
 :class:`mlops.Error` that carry the status code and the library's message.
