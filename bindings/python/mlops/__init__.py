@@ -24,7 +24,7 @@ from .errors import (AlreadyExists, BufferTooSmall, Busy, Conflict, Corrupt, Err
                      InvalidArgument, InvalidState, IOFailure, LimitExceeded, NotFound, OutOfMemory, PolicyRefused,
                      SchemaError, Unsupported)
 from .frame import HAVE_NUMPY, Frame
-from . import drift, features, infer, serve, train
+from . import drift, features, infer, registry, serve, train
 from .drift import Profile
 from .features import FeatureStore
 from .infer import Gemm, Session
@@ -32,7 +32,7 @@ from .registry import Registry
 
 __all__ = [
     "open", "Database", "Frame", "HAVE_NUMPY", "version", "Registry", "Session", "Gemm", "FeatureStore", "Profile",
-    "drift", "features", "infer", "serve", "train",
+    "drift", "features", "infer", "registry", "serve", "train",
     "Error", "InvalidArgument", "NotFound", "AlreadyExists", "Conflict", "Corrupt", "IOFailure", "OutOfMemory",
     "Unsupported", "PolicyRefused", "Busy", "SchemaError", "BufferTooSmall", "FormatError", "LimitExceeded",
     "InvalidState", "InternalError",

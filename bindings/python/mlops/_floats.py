@@ -45,7 +45,8 @@ class Batch:
                 return MEMORYVIEW, flat
             return MEMORYVIEW, memoryview(array.array("f", flat.tolist()))
         if isinstance(data, (list, tuple)):
-            if data and isinstance(data[0], (list, tuple)) or (HAVE_NUMPY and data and isinstance(data[0], _np.ndarray)):
+            row_types = (list, tuple, _np.ndarray) if HAVE_NUMPY else (list, tuple)
+            if data and isinstance(data[0], row_types):
                 return LIST_ROWS, array.array("f", [float(x) for row in data for x in row])
             return LIST_ROW, array.array("f", [float(x) for x in data])
         raise InvalidArgument(f"cannot read float rows from a {type(data).__name__}", -1)

@@ -5,7 +5,8 @@ import ctypes
 import json
 from typing import Any, Callable, Mapping, Optional
 
-from .errors import InvalidState
+from ._lib import lib
+from .errors import InvalidState, raise_for
 
 
 class Handle:
@@ -59,8 +60,6 @@ def options_json(options: Optional[Mapping[str, Any]]) -> Optional[bytes]:
 
 def take_text(status: int, out: ctypes.c_void_p) -> str:
     """Decode and free a C string handed to the caller after a call returning ``status``."""
-    from .errors import raise_for
-    from ._lib import lib
     raise_for(status)
     try:
         return ctypes.string_at(out).decode() if out.value else ""
@@ -75,8 +74,6 @@ def take_json(status: int, out: ctypes.c_void_p) -> Any:
 
 def take_bytes(status: int, out: ctypes.c_void_p, length: ctypes.c_size_t) -> bytes:
     """Copy and free a byte buffer handed to the caller after a call returning ``status``."""
-    from .errors import raise_for
-    from ._lib import lib
     raise_for(status)
     try:
         return ctypes.string_at(out, length.value) if length.value else b""

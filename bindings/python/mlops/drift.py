@@ -76,7 +76,7 @@ class ColumnStats:
     frequency_error: float
 
 
-def _doubles(values: Sequence[float]) -> Tuple[Any, int]:
+def _doubles(values: Sequence[float]) -> Tuple[Any, int, Any]:
     data = values if isinstance(values, array.array) and values.typecode == "d" else \
         array.array("d", [float(x) for x in values])
     count = len(data)

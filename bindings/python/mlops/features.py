@@ -140,7 +140,10 @@ class FeatureStore:
         self.db = db
 
     def define_entity(self, definition: Mapping[str, Any]) -> None:
-        """Define an entity: ``{"name", "keys": [{"name", "type"}], "description"}``; a different redefinition raises Conflict."""
+        """Define an entity: ``{"name", "keys": [{"name", "type"}], "description"}``.
+
+        Defining it again identically does nothing; differently raises :class:`mlops.Conflict`.
+        """
         raise_for(lib.mlops_entity_define(self.db._p, _definition(definition)))
 
     def define_view(self, definition: Mapping[str, Any], incompatible: bool = False) -> int:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import ctypes
 import os
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 from ._floats import Batch
 from ._handle import Handle, options_json, take_json
@@ -66,7 +66,8 @@ class Session(Handle):
     @property
     def inputs(self) -> List[str]:
         """Names of the graph inputs (initializers excluded)."""
-        return [lib.mlops_session_input_name(self._p, i).decode() for i in range(lib.mlops_session_input_count(self._p))]
+        return [lib.mlops_session_input_name(self._p, i).decode()
+                for i in range(lib.mlops_session_input_count(self._p))]
 
     @property
     def outputs(self) -> List[str]:

@@ -110,7 +110,11 @@ class Registry:
 
     def versions(self, model: str, *, tags: Optional[Mapping[str, str]] = None, metric: Optional[str] = None,
                  limit: Optional[int] = None) -> List[Dict[str, Any]]:
-        """Versions of ``model``, newest first, filtered by tags (all must match) and a metric expression ("auc >= 0.9")."""
+        """Versions of ``model``, newest first.
+
+        Filters: ``tags`` (all must match), ``metric`` (an expression such as
+        "auc >= 0.9" on each version's latest value), ``limit``.
+        """
         options = {key: value for key, value in (("tags", tags), ("metric", metric), ("limit", limit))
                    if value is not None}
         out = ctypes.c_void_p()

@@ -13,7 +13,7 @@ import ctypes
 import json
 from typing import Any, Callable, Dict, Mapping, Optional, Tuple
 
-from ._floats import Batch, Result
+from ._floats import Batch
 from ._handle import Handle, options_json, take_json, take_text
 from ._lib import lib
 from .db import Database
