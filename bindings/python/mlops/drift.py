@@ -276,6 +276,16 @@ class Profile(Handle):
         raise_for(lib.mlops_profile_rank(ctypes.byref(out), self._p, self._column(name), x))
         return out.value
 
+    def histogram(self, name: str) -> List[int]:
+        """Counts of the column's histogram bins (values outside the edges are in the outer bins)."""
+        column, bins = self._column(name), ctypes.c_size_t()
+        status = lib.mlops_profile_histogram(None, 0, ctypes.byref(bins), self._p, column)
+        if status != -12:
+            raise_for(status)
+        counts = (ctypes.c_uint64 * max(bins.value, 1))()
+        raise_for(lib.mlops_profile_histogram(counts, bins.value, ctypes.byref(bins), self._p, column))
+        return list(counts[:bins.value])
+
     def category_count(self, name: str, category: str) -> int:
         """Counter of ``category`` in a categorical column (0 when not tracked)."""
         out = ctypes.c_uint64()

@@ -10,13 +10,14 @@ import ctypes
 import json
 import math
 import os
-from typing import Any, Dict, List, Mapping, Optional, Tuple, Union
+from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Tuple, Union
 
-from ._handle import take_bytes, take_json, take_text
+from ._handle import Handle, take_bytes, take_json, take_text
 from ._lib import lib
 from .db import Database
 from .errors import InvalidArgument, raise_for
 
+_DONE = 1
 PUBLIC_KEY_BYTES = 32
 SECRET_KEY_BYTES = 64
 
@@ -160,6 +161,22 @@ class Registry:
         return take_bytes(lib.mlops_artifact_read(ctypes.byref(out), ctypes.byref(length), self.db._p,
                                                   model.encode(), version), out, length)
 
+    def artifact_chunks(self, model: str, version: int, chunk_bytes: int = 1 << 20) -> Iterator[bytes]:
+        """Stream a version's artifact in chunks, each verified before it is handed out.
+
+        The whole content's SHA-256 is checked at the end; damage raises
+        :class:`mlops.Corrupt` naming model and version.
+        """
+        reader = ctypes.c_void_p()
+        raise_for(lib.mlops_artifact_reader_open(ctypes.byref(reader), self.db._p, model.encode(), version))
+        try:
+            buffer = ctypes.create_string_buffer(max(chunk_bytes, 1))
+            got = ctypes.c_size_t()
+            while raise_for(lib.mlops_artifact_reader_read(ctypes.byref(got), reader, buffer, len(buffer))) != _DONE:
+                yield buffer.raw[:got.value]
+        finally:
+            lib.mlops_artifact_reader_free(reader)
+
     def gc(self) -> int:
         """Delete artifacts no version references; returns how many."""
         removed = ctypes.c_int64()
@@ -284,3 +301,44 @@ class Registry:
     def trust_key(self, public_key: bytes, name: str) -> None:
         """Trust bundles signed by ``public_key`` (32 bytes) from now on."""
         raise_for(lib.mlops_bundle_trust_key(self.db._p, _key(public_key, PUBLIC_KEY_BYTES, "public"), name.encode()))
+
+
+class _Change(ctypes.Structure):
+    _fields_ = [("seq", ctypes.c_int64), ("time_us", ctypes.c_int64), ("kind", ctypes.c_char_p),
+                ("model", ctypes.c_char_p), ("version", ctypes.c_int64), ("alias", ctypes.c_char_p)]
+
+
+_CHANGE_FN = ctypes.CFUNCTYPE(None, ctypes.POINTER(_Change), ctypes.c_void_p)
+
+
+class Watch(Handle):
+    """Registry changes of the database file at ``path``, from every process, delivered in order.
+
+    ``callback(change)`` receives a dict (seq, time_us, kind, model, version,
+    alias) during :meth:`poll` on the calling thread, or on a background
+    thread after :meth:`start`. ``after_seq`` -1 delivers only new changes.
+    """
+
+    _free = lib.mlops_registry_watch_close
+    _kind = "registry watch"
+
+    def __init__(self, path: PathLike, callback: Callable[[Dict[str, Any]], None], after_seq: int = -1):
+        def deliver(change, _payload):
+            c = change.contents
+            callback({"seq": c.seq, "time_us": c.time_us, "kind": c.kind.decode(), "model": c.model.decode(),
+                      "version": c.version, "alias": c.alias.decode()})
+
+        self._callback = _CHANGE_FN(deliver)  # the C side holds it: keep it alive while open
+        out = ctypes.c_void_p()
+        raise_for(lib.mlops_registry_watch_open(ctypes.byref(out), os.fsencode(path), after_seq, self._callback, None))
+        super().__init__(out)
+
+    def poll(self) -> int:
+        """Deliver the changes committed since the last poll; returns how many."""
+        delivered = ctypes.c_int64()
+        raise_for(lib.mlops_registry_watch_poll(ctypes.byref(delivered), self._p))
+        return delivered.value
+
+    def start(self, interval_ms: int = 1000) -> None:
+        """Poll on a background thread every ``interval_ms`` (1..60000) until :meth:`close`."""
+        raise_for(lib.mlops_registry_watch_start(self._p, interval_ms))

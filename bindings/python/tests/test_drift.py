@@ -97,6 +97,9 @@ class ProfileTest(unittest.TestCase):
         self.assertEqual(copy.category_count("k", "x"), 1)
         with self.assertRaises(mlops.InvalidArgument):
             left.merge(drift.Profile.of(self.frame()))
+        binned = drift.Profile({"columns": [{"name": "v", "kind": "numeric", "edges": [0, 1, 2, 3]}]})
+        binned.update_column("v", [-5.0, 0.5, 1.5, 1.7, 2.5, 9.0])
+        self.assertEqual(binned.histogram("v"), [2, 2, 2])
         damaged = bytearray(left.serialize())
         damaged[len(damaged) // 2] ^= 0x55
         with self.assertRaises((mlops.Corrupt, mlops.FormatError)):

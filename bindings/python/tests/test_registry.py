@@ -5,7 +5,7 @@ import tempfile
 import unittest
 
 import mlops
-from mlops.registry import Registry, keygen
+from mlops.registry import Registry, Watch, keygen
 
 
 class RegistryTest(unittest.TestCase):
@@ -168,6 +168,29 @@ class RegistryTest(unittest.TestCase):
                 handle.write(data)
             with self.assertRaises((mlops.Corrupt, mlops.FormatError, mlops.PolicyRefused)):
                 target.import_bundle(damaged)
+
+    def test_streamed_artifact_and_watch(self):
+        r = self.registry
+        changes = []
+        with Watch(self.db.path, changes.append, after_seq=0) as watch:
+            payload = os.urandom((1 << 20) + 17)
+            v = r.register("fraud", payload)
+            self.assertEqual(b"".join(r.artifact_chunks("fraud", v, chunk_bytes=300_000)), payload)
+            self.assertGreater(len(list(r.artifact_chunks("fraud", v, chunk_bytes=300_000))), 3)
+            with self.assertRaises(mlops.NotFound):
+                next(r.artifact_chunks("fraud", v + 1))
+            self.assertEqual(watch.poll(), 2)
+            self.assertEqual(watch.poll(), 0)
+            r.set_alias("fraud", "production", v)
+            self.assertEqual(watch.poll(), 1)
+        self.assertEqual([c["kind"] for c in changes], ["model.create", "version.create", "alias.set"])
+        self.assertEqual((changes[2]["model"], changes[2]["version"], changes[2]["alias"]), ("fraud", v, "production"))
+        with self.assertRaises(mlops.InvalidState):
+            watch.poll()
+        with Watch(self.db.path, changes.append) as watch, self.assertRaises(mlops.InvalidArgument):
+            watch.start(0)
+        with self.assertRaises(mlops.NotFound):
+            Watch(os.path.join(self.directory.name, "absent.db"), changes.append)
 
     def test_closed_database(self):
         self.db.close()
