@@ -5,7 +5,8 @@ import ctypes
 import json
 from typing import Any, Callable, Mapping, Optional
 
-from .errors import InvalidState
+from ._lib import lib
+from .errors import InvalidState, raise_for
 
 
 class Handle:
@@ -55,3 +56,26 @@ def options_json(options: Optional[Mapping[str, Any]]) -> Optional[bytes]:
     if options is None:
         return None
     return json.dumps(dict(options)).encode()
+
+
+def take_text(status: int, out: ctypes.c_void_p) -> str:
+    """Decode and free a C string handed to the caller after a call returning ``status``."""
+    raise_for(status)
+    try:
+        return ctypes.string_at(out).decode() if out.value else ""
+    finally:
+        lib.mlops_free(out)
+
+
+def take_json(status: int, out: ctypes.c_void_p) -> Any:
+    """Parse and free a JSON document handed to the caller after a call returning ``status``."""
+    return json.loads(take_text(status, out))
+
+
+def take_bytes(status: int, out: ctypes.c_void_p, length: ctypes.c_size_t) -> bytes:
+    """Copy and free a byte buffer handed to the caller after a call returning ``status``."""
+    raise_for(status)
+    try:
+        return ctypes.string_at(out, length.value) if length.value else b""
+    finally:
+        lib.mlops_free(out)

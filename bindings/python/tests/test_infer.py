@@ -1,0 +1,150 @@
+"""Sessions and the GEMM through the bindings: every container kind, introspection, threads, errors."""
+import array
+import os
+import tempfile
+import threading
+import unittest
+
+import mlops
+import mlops.train as train
+from mlops.infer import Gemm, Session, default_isa
+
+from _data import MLP, binary_frame
+
+
+class SessionTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.frame = binary_frame()
+        cls.net = train.train(cls.frame, MLP)
+        cls.onnx = cls.net.export_onnx()
+
+    def test_open_from_bytes_and_path(self):
+        with tempfile.TemporaryDirectory() as directory:
+            path = os.path.join(directory, "m.onnx")
+            with open(path, "wb") as handle:
+                handle.write(self.onnx)
+            with Session(self.onnx) as from_bytes, Session(path) as from_path:
+                rows = [[0.3, -0.1], [0.9, 0.9]]
+                self.assertEqual(from_bytes.predict(rows), from_path.predict(rows))
+            with self.assertRaises(mlops.NotFound):
+                Session(os.path.join(directory, "absent.onnx"))
+        with self.assertRaises(mlops.FormatError):
+            Session(b"\x01\x02 not onnx")
+        with self.assertRaises((mlops.InvalidArgument, mlops.FormatError)):
+            Session(self.onnx, precision="int4")
+
+    def test_fp32_session_matches_the_net(self):
+        with Session(self.onnx, precision="fp32") as session:
+            rows = [[0.3, -0.1], [0.9, 0.9], [-1.0, 0.2]]
+            got = session.predict(rows)
+            want = self.net.predict(rows)
+            for g, w in zip(got, want):
+                self.assertAlmostEqual(g[0], w[0], places=5)
+
+    def test_container_kinds(self):
+        with Session(self.onnx, precision="int8") as session:
+            rows = [[0.3, -0.1], [0.9, 0.9]]
+            as_lists = session.predict(rows)
+            flat = array.array("f", [0.3, -0.1, 0.9, 0.9])
+            out = session.predict(flat)
+            self.assertIsInstance(out, array.array)
+            self.assertEqual(out.tolist(), [r[0] for r in as_lists])
+            view = session.predict(memoryview(flat))
+            self.assertIsInstance(view, memoryview)
+            self.assertEqual(view.shape, (2, 1))
+            self.assertEqual(view.tolist(), as_lists)
+            read_only = memoryview(bytes(flat))
+            self.assertEqual(session.predict(read_only.cast("f")).tolist(), as_lists)
+            self.assertEqual(session.predict(rows[1]), as_lists[1])
+            with self.assertRaises(mlops.InvalidArgument) as caught:
+                session.predict([])
+            self.assertIn("rows must be 1", caught.exception.message)
+            if mlops.HAVE_NUMPY:
+                import numpy
+                got = session.predict(numpy.array(rows, dtype=numpy.float64))
+                self.assertEqual(got.shape, (2, 1))
+                self.assertEqual(got.tolist(), as_lists)
+            with self.assertRaises(mlops.InvalidArgument):
+                session.predict([1.0, 2.0, 3.0])
+            with self.assertRaises(mlops.InvalidArgument):
+                session.predict({"a": 1})
+
+    def test_introspection(self):
+        with Session(self.onnx, precision="int8") as session:
+            self.assertEqual(session.inputs, ["features"])
+            self.assertEqual(session.outputs, ["output"])
+            self.assertEqual(session.input_shape(), (-1, 2))
+            self.assertEqual((session.input_width, session.output_width), (2, 1))
+            plan = session.plan()
+            self.assertEqual(plan["kernel"], session.kernel)
+            self.assertIn("int8", [step.get("precision") for step in plan["steps"]])
+            report = session.accuracy(self.frame.select(["a", "b"]))
+            self.assertEqual(report["rows"], len(self.frame))
+            self.assertGreaterEqual(report["top1_agreement"], 0.9)
+            with self.assertRaises(mlops.InvalidArgument):
+                session.input_shape(5)
+            self.assertIn("2 -> 1", repr(session))
+        self.assertEqual(repr(session), "<mlops.Session closed>")
+        with self.assertRaises(mlops.InvalidState):
+            session.predict([[0.0, 0.0]])
+
+    def test_auto_precision_uses_the_calibration_frame(self):
+        with Session(self.onnx, self.frame.select(["a", "b"]), precision="auto", auto_tolerance=0.5) as session:
+            self.assertEqual(len(session.predict([[0.1, 0.2]])), 1)
+        with self.assertRaises(mlops.InvalidArgument):
+            Session(self.onnx, precision="auto")
+
+    def test_two_threads_progress_together(self):
+        session = Session(self.onnx, precision="int8")
+        batch = [[0.01 * i, -0.02 * i] for i in range(256)]
+        want = session.predict(batch)
+        counts = [0, 0]
+        failures = []
+        start = threading.Barrier(2)
+        target = 5
+
+        def work(me):
+            other = 1 - me
+            start.wait()
+            # keep going until both threads have each completed `target` calls
+            while counts[me] < target or counts[other] < target:
+                if session.predict(batch) != want:
+                    failures.append(me)
+                    return
+                counts[me] += 1
+                if counts[me] > 100000:
+                    failures.append(me)
+                    return
+
+        threads = [threading.Thread(target=work, args=(i,)) for i in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        session.close()
+        self.assertEqual(failures, [])
+        self.assertGreaterEqual(min(counts), target)
+
+
+class GemmTest(unittest.TestCase):
+    def test_fp32_and_int8(self):
+        weights = [[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]]
+        with Gemm(weights, [1.0, -1.0], precision="fp32") as gemm:
+            self.assertEqual(gemm([[1.0, 1.0, 1.0], [1.0, 0.0, -1.0]]), [[10.0, 11.0], [-3.0, -5.0]])
+            self.assertEqual(gemm.kernel, "blas")
+        with Gemm(weights, activation="relu") as gemm:
+            got = gemm([[1.0, 0.0, -1.0]])
+            self.assertEqual(got[0][0], 0.0)
+            self.assertEqual(got[0][1], 0.0)
+            self.assertEqual(gemm.kernel, default_isa())
+        with self.assertRaises(mlops.InvalidArgument):
+            Gemm(weights, precision="int2")
+        with self.assertRaises(mlops.InvalidArgument):
+            Gemm(weights, [1.0])
+        with self.assertRaises(mlops.InvalidArgument):
+            Gemm(weights, isa="mmx")
+
+
+if __name__ == "__main__":
+    unittest.main()
