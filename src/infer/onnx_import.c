@@ -669,6 +669,9 @@ static int resolve_inputs(mlops__graph *graph, const name_table *table, const On
         mlops__step *step = &graph->steps[i];
         for (j = 0; j < node->n_input; j++) {
             step->in[j] = -1;
+            if ((node->input[j] == NULL || node->input[j][0] == '\0') && (int)j < op_arity[step->op].min_in)
+                return mlops__error(MLOPS_EFORMAT, SUB, "node \"%s\" (%s): required input %zu has no name",
+                                    step->name, mlops__op_name(step->op), j);
             if (node->input[j] == NULL || node->input[j][0] == '\0')
                 continue;
             step->in[j] = table_get(table, node->input[j]);

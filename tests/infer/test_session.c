@@ -485,6 +485,7 @@ static void test_malformed_models_are_refused_by_name(void **state)
                                {"last", "Relu", {"a"}, "y"}};
     const node_spec missing[] = {{"mm", "MatMul", {"x", "W"}, "h"}, {"act", "Add", {"h", "ghost"}, "y"}};
     const node_spec mismatch[] = {{"mm", "MatMul", {"x", "W"}, "y"}};
+    const node_spec unnamed[] = {{"mm", "MatMul", {"x", "W"}, "h"}, {"act", "Add", {"h", ""}, "y"}};
     uint8_t *bytes;
     size_t len;
     mlops_session *session = NULL;
@@ -519,6 +520,10 @@ static void test_malformed_models_are_refused_by_name(void **state)
     free(bytes);
     bytes = build_model(&len, 13, 4, missing, 2, &w43, 1, "y");
     expect_open_error(bytes, len, MLOPS_EFORMAT, "node \"act\" (Add): input \"ghost\"", NULL);
+    free(bytes);
+    /* an empty name marks an omitted optional input; a required one cannot be omitted */
+    bytes = build_model(&len, 13, 4, unnamed, 2, &w43, 1, "y");
+    expect_open_error(bytes, len, MLOPS_EFORMAT, "node \"act\" (Add): required input 1 has no name", NULL);
     free(bytes);
     bytes = build_model(&len, 13, 4, mismatch, 1, &w34, 1, "y");
     expect_open_error(bytes, len, MLOPS_EFORMAT, "node \"mm\" (MatMul)", "shape mismatch");
