@@ -193,7 +193,7 @@ out_free:
 /* Least-squares quadratic through (x[i], y[i]) evaluated at `at` (centred and scaled for conditioning). */
 static double quadratic_fit_eval(const double *x, const double *y, int n, double at)
 {
-    double xm = 0, xs = 0, m[3][4] = {{0}}, c[3];
+    double xm = 0, xs = 0, m[3][4] = {{0}}, c[3] = {0};
     int i, r, col;
     for (i = 0; i < n; i++)
         xm += x[i];

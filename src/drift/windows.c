@@ -211,6 +211,7 @@ static int collect(char **json_out, mlops_db *db, const char *stream, int64_t fr
     if (rc == MLOPS_OK && (rc = mlops__buf_status(&buf, SUB)) == MLOPS_OK)
         *json_out = mlops__buf_detach(&buf, NULL);
     mlops__buf_free(&buf);
+    c->buf = NULL;
     return rc;
 }
 

@@ -178,7 +178,7 @@ int mlops__qlinear_pack(mlops__qlinear **out, const float *w, size_t k, size_t n
     }
     pw = align64(layer->block);
     colsum = (int32_t *)(pw + wbytes);
-    wscale = (float *)(colsum + np);
+    wscale = (float *)(void *)(colsum + np);
     pbias = wscale + np;
     layer->k = k;
     layer->n = n;
@@ -359,7 +359,7 @@ int mlops__qlinear_run_pool(const mlops__qlinear *layer, mlops__pool *pool, cons
     plan.ldy = ldy;
     plan.q = align64(scratch);
     plan.zp = (int32_t *)(plan.q + m * layer->kp);
-    plan.scale = (float *)(plan.zp + m);
+    plan.scale = (float *)(void *)(plan.zp + m);
     plan.rows.q = plan.q;
     plan.rows.ldq = layer->kp;
     plan.rows.zp = plan.zp;

@@ -137,7 +137,7 @@ typedef struct number_text {
 
 static number_text num(double value)
 {
-    number_text out;
+    number_text out = {{0}};
     mlops__format_double(out.text, sizeof out.text, value);
     return out;
 }
