@@ -828,10 +828,41 @@ static void test_allocation_failures_on_open(void **state)
     assert_int_equal(mlops_allocator_set(NULL), MLOPS_OK);
 }
 
+typedef struct accuracy_ctx {
+    mlops_session *session;
+    char *report;
+} accuracy_ctx;
+
+static int accuracy_call(void *arg)
+{
+    accuracy_ctx *ctx = arg;
+    return mlops_session_accuracy(&ctx->report, ctx->session, digits_frame);
+}
+
+static void accuracy_cleanup(void *arg)
+{
+    accuracy_ctx *ctx = arg;
+    mlops_free(ctx->report);
+    ctx->report = NULL;
+}
+
+/* The accuracy report frees what it allocated whichever allocation fails. */
+static void test_allocation_failures_on_accuracy(void **state)
+{
+    accuracy_ctx ctx = {NULL, NULL};
+    (void)state;
+    int8_kernel_or_skip();
+    assert_int_equal(mlops_session_open(&ctx.session, digits_model, digits_model_len, NULL, NULL), MLOPS_OK);
+    assert_true(ts_each_allocation_failure(accuracy_call, accuracy_cleanup, &ctx) > 5);
+    assert_int_equal(mlops_allocator_set(NULL), MLOPS_OK);
+    mlops_session_free(ctx.session);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_digits_fp32_matches_pytorch),
+        cmocka_unit_test(test_allocation_failures_on_accuracy),
         cmocka_unit_test(test_digits_int8_agrees_with_fp32),
         cmocka_unit_test(test_auto_precision_follows_the_tolerance),
         cmocka_unit_test(test_introspection),
