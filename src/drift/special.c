@@ -502,7 +502,7 @@ double mlops__chi2_sf(double x, double dof)
 static double bessel_k_quarter_scaled(double q)
 {
     double h = fmin(0.05, 0.25 / sqrt(q)), sum = 0.5, t;
-    for (t = h;; t += h) {
+    for (t = h;; t += h) { // NOLINT(cert-flp30-c): the walk ends on the integrand size, not on a count of steps
         double e = q * (cosh(t) - 1.0);
         double term;
         if (e > 745.0)

@@ -169,6 +169,7 @@ static void window_head(list_ctx *c, int64_t start, int64_t end, int64_t rows)
 static int list_one(void *arg, int64_t start, int64_t end, int64_t rows, int64_t updated, const void *blob, size_t len)
 {
     list_ctx *c = arg;
+    (void)blob;
     window_head(c, start, end, rows);
     mlops__buf_printf(c->buf, ",\"bytes\":%zu,\"updated_us\":%lld}", len, (long long)updated);
     return MLOPS_OK;
@@ -181,7 +182,8 @@ static int trend_one(void *arg, int64_t start, int64_t end, int64_t rows, int64_
     mlops_profile *p = NULL;
     char *report = NULL;
     int rc;
-    if ((rc = mlops_profile_deserialize(&p, blob, len)))
+    (void)updated;
+    if (mlops_profile_deserialize(&p, blob, len) != MLOPS_OK)
         return mlops__error_prefix("drift window \"%s\" at %lld", c->stream, (long long)start);
     rc = mlops_drift_report_profiles(&report, c->reference, p, c->config);
     mlops_profile_free(p);

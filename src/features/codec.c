@@ -145,7 +145,7 @@ int mlops__fs_payload_encode(mlops__buf *buf, const fs_view *view, const size_t 
             for (d = 0; d < f->dim; d++) {
                 uint32_t bits;
                 memcpy(&bits, &v[d], sizeof bits);
-                put_le32(p + 4 * d, bits);
+                put_le32(p + (size_t)4 * d, bits);
             }
             break;
         }

@@ -694,9 +694,7 @@ int mlops_view_define(int32_t *version_out, mlops_db *db, const char *definition
             goto out_end;
         }
         version = current + 1;
-    } else if (rc == MLOPS_ENOTFOUND) {
-        rc = MLOPS_OK;
-    } else {
+    } else if (rc != MLOPS_ENOTFOUND) {
         goto out_end;
     }
     if ((rc = set_current(db, &id, view, version)) || (rc = insert_version(db, id, version, canonical)))

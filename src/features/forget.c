@@ -30,11 +30,11 @@ static int forget_secret(uint8_t secret[SECRET_BYTES], mlops_db *db)
     rc = mlops__stmt_step(stmt);
     if (rc == MLOPS__ROW) {
         const char *text = mlops__stmt_text(stmt, 0);
-        rc = strlen(text) == 2 * SECRET_BYTES ? MLOPS_OK
+        rc = strlen(text) == (size_t)2 * SECRET_BYTES ? MLOPS_OK
                                                : mlops__error(MLOPS_ECORRUPT, "features", "the forget secret is damaged");
         for (i = 0; rc == MLOPS_OK && i < SECRET_BYTES; i++) {
             unsigned byte = 0;
-            if (sscanf(text + 2 * i, "%2x", &byte) != 1)
+            if (sscanf(text + (size_t)2 * i, "%2x", &byte) != 1) // NOLINT(cert-err34-c): two hex digits cannot overflow
                 rc = mlops__error(MLOPS_ECORRUPT, "features", "the forget secret is damaged");
             secret[i] = (uint8_t)byte;
         }
@@ -238,7 +238,6 @@ int mlops_features_stats(char **out, mlops_db *db, const char *view)
     }
     if (rc != MLOPS_DONE)
         goto out_release;
-    rc = MLOPS_OK;
     mlops__buf_puts(&json, "{\"view\":");
     mlops__buf_json_string(&json, current->name);
     mlops__buf_printf(&json, ",\"version\":%d,\"rows\":%lld,\"keys\":%lld,\"newest_event_time\":", (int)current->version,

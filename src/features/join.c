@@ -106,7 +106,7 @@ static int query_set_build(query_set *q, const fs_entity *entity, const mlops_fr
         if (rc)
             break;
         /* Offsets now, pointers once the arena stops moving. */
-        q->rows[n].key = (const uint8_t *)(uintptr_t)q->arena.len;
+        q->rows[n].key = (const uint8_t *)(uintptr_t)q->arena.len; // NOLINT(performance-no-int-to-ptr): rebased below
         q->rows[n].key_len = (uint32_t)key.len;
         q->rows[n].row = (uint32_t)row;
         q->rows[n].ts = ts[row];

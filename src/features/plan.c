@@ -60,7 +60,7 @@ int mlops__fs_plan_new(fs_plan **out, mlops_db *db, const char *view, int32_t ve
         goto out_free;
     plan->count = count;
     plan->version_count = current->version;
-    plan->features = mlops__calloc(count ? count : 1, sizeof *plan->features);
+    plan->features = mlops__calloc(count ? count : 1, sizeof(const fs_feature *));
     plan->min_bytes = mlops__calloc((size_t)plan->version_count, sizeof *plan->min_bytes);
     plan->slots = mlops__calloc((size_t)plan->version_count * (count ? count : 1), sizeof *plan->slots);
     if (!plan->features || !plan->min_bytes || !plan->slots) {
@@ -176,7 +176,7 @@ int mlops__fs_plan_decode_cell(const fs_plan *plan, size_t i, int32_t version, c
         if (!v)
             return mlops__error(MLOPS_ENOMEM, "features", "out of memory reading a vector");
         for (d = 0; d < f->dim; d++) {
-            uint32_t bits = get_le32(p + 4 * d);
+            uint32_t bits = get_le32(p + 4 * d); // NOLINT(bugprone-implicit-widening-of-multiplication-result): d < dim <= 65536
             memcpy(&v[d], &bits, sizeof bits);
         }
         rc = mlops_frame_set_f32vec(frame, col, row, v, f->dim);
@@ -231,7 +231,7 @@ void mlops__fs_plan_decode_floats(const fs_plan *plan, int32_t version, const ui
         case MLOPS_TYPE_BOOL: *out++ = (float)*p; break;
         default:
             for (d = 0; d < f->dim; d++) {
-                uint32_t bits = get_le32(p + 4 * d);
+                uint32_t bits = get_le32(p + (size_t)4 * d);
                 memcpy(out++, &bits, sizeof bits);
             }
             break;

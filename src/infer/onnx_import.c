@@ -610,7 +610,6 @@ static char *step_name(const Onnx__NodeProto *node, size_t index)
 static int add_nodes(mlops__graph *graph, name_table *table, const Onnx__GraphProto *g)
 {
     size_t i, j;
-    int rc;
     graph->steps = mlops__calloc(g->n_node + 1, sizeof *graph->steps);
     if (graph->steps == NULL)
         return mlops__error(MLOPS_ENOMEM, SUB, "out of memory for %zu nodes", g->n_node);
@@ -648,14 +647,14 @@ static int add_nodes(mlops__graph *graph, name_table *table, const Onnx__GraphPr
             step->out[j] = -1;
             if (node->output[j] == NULL || node->output[j][0] == '\0')
                 continue;
-            if ((rc = add_value(&step->out[j], graph, table, node->output[j])) != MLOPS_OK)
+            if (add_value(&step->out[j], graph, table, node->output[j]) != MLOPS_OK)
                 return mlops__error_prefix("node \"%s\" (%s)", step->name, op_type);
             graph->values[step->out[j]].producer = (int32_t)(graph->n_steps - 1);
         }
         if (step->out[0] < 0)
             return mlops__error(MLOPS_EFORMAT, SUB, "node \"%s\" (%s): the first output has no name", step->name,
                                 op_type);
-        if ((rc = read_attributes(step, node)) != MLOPS_OK)
+        if (read_attributes(step, node) != MLOPS_OK)
             return mlops__error_prefix("node \"%s\" (%s)", step->name, op_type);
     }
     return MLOPS_OK;

@@ -77,7 +77,6 @@ out_free:
 static int fold_and_check(mlops__graph *graph, int *dead)
 {
     size_t s;
-    int rc;
     for (s = 0; s < graph->n_steps; s++) {
         mlops__step *step = &graph->steps[s];
         mlops__tensor views[MAX_IN];
@@ -94,7 +93,7 @@ static int fold_and_check(mlops__graph *graph, int *dead)
             all_const &= graph->values[step->in[j]].is_const;
         }
         if (all_const) {
-            if ((rc = fold_step(graph, step, in)) != MLOPS_OK)
+            if (fold_step(graph, step, in) != MLOPS_OK)
                 return mlops__error_prefix("node \"%s\" (%s)", step->name, mlops__op_name(step->op));
             dead[s] = 1;
             continue;
@@ -102,7 +101,7 @@ static int fold_and_check(mlops__graph *graph, int *dead)
         for (j = 0; j < step->n_out; j++)
             if (step->out[j] >= 0)
                 out[j] = &graph->values[step->out[j]].t;
-        if ((rc = mlops__op_apply(step, in, out, 0)) != MLOPS_OK)
+        if (mlops__op_apply(step, in, out, 0) != MLOPS_OK)
             return mlops__error_prefix("node \"%s\" (%s)", step->name, mlops__op_name(step->op));
     }
     return MLOPS_OK;

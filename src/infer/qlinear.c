@@ -35,7 +35,7 @@ static size_t round_up(size_t value, size_t multiple)
 
 static void *align64(void *p)
 {
-    return (void *)(((uintptr_t)p + 63) & ~(uintptr_t)63);
+    return (void *)(((uintptr_t)p + 63) & ~(uintptr_t)63); // NOLINT(performance-no-int-to-ptr): aligning up
 }
 
 float mlops__act_scalar(const mlops__epilogue *epilogue, float v)
