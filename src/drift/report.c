@@ -356,6 +356,7 @@ static int raw_extract(raw_side *s, const mlops_frame *f, size_t col, int32_t ki
             return mlops__error(MLOPS_ENOMEM, SUB, "drift report: out of memory");
         /* Nulls, NaN and +/-Inf are missing values, dropped and counted (as Evidently drops them). */
         for (i = 0; i < rows; i++) {
+            // NOLINTNEXTLINE(clang-analyzer-core.NullDereference): the getter of the column's own type always succeeds, so one of d, iv, bv is set
             double v = d ? d[i] : (iv ? (double)iv[i] : (double)bv[i]);
             if (nulls[i] || !isfinite(v)) {
                 s->nulls++;

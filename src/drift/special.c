@@ -585,6 +585,9 @@ int mlops__cvm_exact_sf(double *out, double u, int64_t m, int64_t n)
     uint64_t hits = 0;
     cvm_list *row, cur, next;
     int rc = MLOPS_OK;
+    if (m < 1 || n < 1)
+        return mlops__error(MLOPS_EINVAL, "drift", "Cramér–von Mises exact distribution: sample sizes %lld and %lld",
+                            (long long)m, (long long)n);
     while (r) {
         int64_t t = g % r;
         g = r;

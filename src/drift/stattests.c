@@ -89,8 +89,10 @@ static int cdf_measures(mlops__cdf_walk *walk, double *ref_std, mlops_test_resul
     if ((rc = check_pair(fn, out, ref, cur)))
         return rc;
     result_init(out);
-    if (prepare_pair(&a, &na, &b, &nb, out, ref, n_ref, cur, n_cur, 1) != MLOPS_OK)
-        return mlops__error_prefix("%s", fn);
+    if ((rc = prepare_pair(&a, &na, &b, &nb, out, ref, n_ref, cur, n_cur, 1)) != MLOPS_OK) {
+        mlops__error_prefix("%s", fn);
+        return rc;
+    }
     mlops__cdf_walk_run(walk, a, NULL, na, (double)na, b, NULL, nb, (double)nb);
     if (ref_std) {
         double mean = 0.0, ss = 0.0;

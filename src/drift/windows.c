@@ -16,6 +16,7 @@ static uint64_t profile_rows(const mlops_profile *p)
 {
     uint64_t rows = 0;
     size_t i;
+    // NOLINTNEXTLINE(clang-analyzer-core.NullDereference): window_load sets the profile whenever it returns MLOPS_OK (mlops__stmt_step never returns MLOPS_OK)
     for (i = 0; i < p->ncols; i++)
         rows = p->cols[i].rows > rows ? p->cols[i].rows : rows;
     return rows;

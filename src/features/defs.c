@@ -156,6 +156,7 @@ out_free_doc:
 static int entity_equal(const fs_entity *a, const fs_entity *b)
 {
     size_t i;
+    // NOLINTNEXTLINE(clang-analyzer-core.NonNullParamChecker): mlops__fs_entity_load fills both names whenever it returns MLOPS_OK (mlops__stmt_step never returns MLOPS_OK)
     if (strcmp(a->name, b->name) != 0 || strcmp(a->description, b->description) != 0 || a->key_count != b->key_count)
         return 0;
     for (i = 0; i < a->key_count; i++)
@@ -263,7 +264,7 @@ static int parse_allowed(fs_feature *f, const mlops__json *list, const char *pat
         f->allowed_str = mlops__calloc(n, sizeof *f->allowed_str);
     else
         f->allowed_num = mlops__calloc(n, sizeof *f->allowed_num);
-    if (!f->allowed_str && !f->allowed_num)
+    if (f->type == MLOPS_TYPE_STRING ? !f->allowed_str : !f->allowed_num)
         return mlops__error(MLOPS_ENOMEM, "features", "out of memory reading a definition");
     for (i = 0; i < n; i++) {
         const mlops__json *item = mlops__json_at(list, i);
@@ -680,6 +681,7 @@ int mlops_view_define(int32_t *version_out, mlops_db *db, const char *definition
     if (rc == MLOPS_OK) {
         if ((rc = read_definition(&stored, db, id, current, view->name)))
             goto out_end;
+        // NOLINTNEXTLINE(clang-analyzer-core.NonNullParamChecker): read_definition sets the text whenever it returns MLOPS_OK (mlops__stmt_step never returns MLOPS_OK)
         if (strcmp(stored, canonical) == 0) {
             version = current;
             goto out_end;

@@ -250,7 +250,7 @@ typedef struct run_plan {
 static void split_range(size_t count, size_t unit, size_t tasks, size_t index, size_t *lo, size_t *hi)
 {
     size_t units = (count + unit - 1) / unit;
-    *lo = units * index / tasks * unit;
+    *lo = units * index / tasks * unit; // NOLINT(clang-analyzer-core.DivideZero): plan_tasks makes tasks >= 1
     *hi = units * (index + 1) / tasks * unit;
     if (*hi > count)
         *hi = count;
