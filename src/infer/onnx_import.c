@@ -33,12 +33,12 @@ static ProtobufCAllocator pb_allocator = {pb_alloc, pb_free, NULL};
 size_t mlops__dtype_size(int32_t dtype)
 {
     switch (dtype) {
-    case MLOPS__DT_FLOAT: return 4;
-    case MLOPS__DT_UINT8: return 1;
-    case MLOPS__DT_INT8: return 1;
-    case MLOPS__DT_INT32: return 4;
-    case MLOPS__DT_INT64: return 8;
+    case MLOPS__DT_UINT8:
+    case MLOPS__DT_INT8:
     case MLOPS__DT_BOOL: return 1;
+    case MLOPS__DT_FLOAT:
+    case MLOPS__DT_INT32: return 4;
+    case MLOPS__DT_INT64:
     case MLOPS__DT_DOUBLE: return 8;
     default: return 0;
     }
