@@ -17,8 +17,8 @@ int mlops__fs_key_columns(size_t *cols, const fs_entity *entity, const mlops_fra
                                 key->name, entity->name);
         if (mlops_frame_column_type(frame, cols[i]) != key->type)
             return mlops__error(MLOPS_EINVAL, "features", "%s: key column \"%s\" is %s, entity \"%s\" needs %s",
-                                what, key->name, mlops__fs_type_name(mlops_frame_column_type(frame, cols[i])),
-                                entity->name, mlops__fs_type_name(key->type));
+                                what, key->name, mlops_frame_type_name(mlops_frame_column_type(frame, cols[i])),
+                                entity->name, mlops_frame_type_name(key->type));
     }
     return MLOPS_OK;
 }
