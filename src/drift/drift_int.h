@@ -26,7 +26,7 @@ double mlops__gamma_q(double a, double x);
 double mlops__chi2_sf(double x, double dof);
 /* Limiting CDF of the Cramér–von Mises statistic (Csörgő–Faraway series, SciPy's truncation). */
 double mlops__cvm_cdf_inf(double x);
-/* Exact p-value P(U >= u) of the two-sample Cramér–von Mises criterion (Xiao et al.); MLOPS_ENOMEM possible. */
+/* Exact p-value P(U >= u) of the two-sample Cramér–von Mises criterion (Xiao et al.); MLOPS_ENOMEM possible, MLOPS_EINVAL for an empty sample. */
 int mlops__cvm_exact_sf(double *out, double u, int64_t m, int64_t n);
 
 /* ---- sorting and samples (sample.c) ------------------------------------------ */

@@ -194,7 +194,7 @@ int mlops_profile_new(mlops_profile **out, const char *spec_json)
             rc = mlops__error(MLOPS_EFORMAT, SUB, "%s.name: expected a non-empty string", path);
             goto out_free_doc;
         }
-        if (!kind || (strcmp(kind, "numeric") && strcmp(kind, "categorical"))) {
+        if (!kind || (strcmp(kind, "numeric") != 0 && strcmp(kind, "categorical") != 0)) {
             rc = mlops__error(MLOPS_EFORMAT, SUB, "%s.kind: expected \"numeric\" or \"categorical\"", path);
             goto out_free_doc;
         }
@@ -666,8 +666,8 @@ static int same_spec(const mlops_profile *a, const mlops_profile *b)
         return 0;
     for (i = 0; i < a->ncols; i++) {
         const mlops__pcol *x = &a->cols[i], *y = &b->cols[i];
-        if (strcmp(x->name, y->name) || x->kind != y->kind || x->nedges != y->nedges ||
-            (x->nedges && memcmp(x->edges, y->edges, sizeof(double) * x->nedges)))
+        if (strcmp(x->name, y->name) != 0 || x->kind != y->kind || x->nedges != y->nedges ||
+            (x->nedges && memcmp(x->edges, y->edges, sizeof(double) * x->nedges) != 0))
             return 0;
     }
     return 1;

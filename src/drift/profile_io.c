@@ -352,7 +352,7 @@ static int read_column(reader *r, const mlops_profile *settings, col_head *head,
             if (!key || r->short_read || memchr(key, 0, klen) || cnt == 0)
                 return CORRUPT("column %zu: bad category %u", index, i);
             sum += cnt;
-            if (c && (rc = mlops__freq_put(&c->freq, (const char *)key, klen, cnt)))
+            if (c && mlops__freq_put(&c->freq, (const char *)key, klen, cnt) != MLOPS_OK)
                 return mlops__error_prefix("profile bytes: column %zu", index);
         }
         if (sum != kept)

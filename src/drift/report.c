@@ -117,7 +117,7 @@ static int parse_cfg(report_cfg *c, const char *json)
         return mlops__error(MLOPS_EFORMAT, SUB, "$.js_base: 1 is not a logarithm base");
     c->bins = (uint32_t)bins;
     if (corr) {
-        for (t = 0; t < 3 && strcmp(corr, correction_names[t]); t++)
+        for (t = 0; t < 3 && strcmp(corr, correction_names[t]) != 0; t++)
             ;
         if (t == 3)
             return mlops__error(MLOPS_EFORMAT, SUB,
@@ -149,7 +149,7 @@ static int parse_cfg(report_cfg *c, const char *json)
             (rc = mlops__json_opt_double(&cc->min_effect, m, "min_effect", path, SUB, 0.0, 1e300)))
             return rc;
         if (test) {
-            for (t = 0; t < T_COUNT && strcmp(test, test_names[t]); t++)
+            for (t = 0; t < T_COUNT && strcmp(test, test_names[t]) != 0; t++)
                 ;
             if (t == T_COUNT)
                 return mlops__error(MLOPS_EFORMAT, SUB, "%s.test: unknown test \"%s\"", path, test);
@@ -356,6 +356,7 @@ static int raw_extract(raw_side *s, const mlops_frame *f, size_t col, int32_t ki
             return mlops__error(MLOPS_ENOMEM, SUB, "drift report: out of memory");
         /* Nulls, NaN and +/-Inf are missing values, dropped and counted (as Evidently drops them). */
         for (i = 0; i < rows; i++) {
+            // NOLINTNEXTLINE(clang-analyzer-core.NullDereference): the getter of the column's own type always succeeds, so one of d, iv, bv is set
             double v = d ? d[i] : (iv ? (double)iv[i] : (double)bv[i]);
             if (nulls[i] || !isfinite(v)) {
                 s->nulls++;
@@ -454,7 +455,7 @@ static int raw_categories(cat_counts *cc, const raw_side *ref, const raw_side *c
             return rc;
         }
         for (i = 0; i < n; i++) {
-            if (i == 0 || strcmp(all[i].text, all[i - 1].text))
+            if (i == 0 || strcmp(all[i].text, all[i - 1].text) != 0)
                 k++;
             (all[i].side == 0 ? cc->ref : cc->cur)[k - 1] += 1;
         }
@@ -594,7 +595,7 @@ static int profile_small_domain(cat_counts *cc, const mlops__pcol *a, const mlop
 {
     size_t i, j, k = 0;
     int rc;
-    if ((rc = cat_alloc(cc, 2 * MLOPS__SMALL_DOMAIN)))
+    if ((rc = cat_alloc(cc, (size_t)2 * MLOPS__SMALL_DOMAIN)))
         return rc;
     for (i = 0; i < a->small_n; i++, k++) {
         cc->ref[k] = (double)a->small_cnt[i];
@@ -1011,7 +1012,7 @@ int mlops_drift_report_profiles(char **json_out, const mlops_profile *reference,
     }
     for (i = 0; i < reference->ncols; i++) {
         const mlops__pcol *a = &reference->cols[i];
-        for (j = 0; j < current->ncols && strcmp(current->cols[j].name, a->name); j++)
+        for (j = 0; j < current->ncols && strcmp(current->cols[j].name, a->name) != 0; j++)
             ;
         if (j == current->ncols || current->cols[j].kind != a->kind)
             continue;

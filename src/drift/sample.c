@@ -158,8 +158,8 @@ static uint64_t gcd64(uint64_t a, uint64_t b)
 
 int mlops__ks_pvalue(double *p_out, double *d, int32_t *method, uint64_t n1, uint64_t n2)
 {
-    uint64_t g = gcd64(n1, n2);
-    double n1g = (double)(n1 / g), n2g = (double)(n2 / g), p = NAN;
+    uint64_t g = gcd64(n1, n2), n1_reduced = n1 / g, n2_reduced = n2 / g;
+    double n1g = (double)n1_reduced, n2g = (double)n2_reduced, p = NAN;
     int32_t mode = *method;
     int rc;
     if (mode == MLOPS_METHOD_AUTO)

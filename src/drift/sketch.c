@@ -163,7 +163,7 @@ static int kll_compact(mlops__kll *s, uint32_t h)
 {
     uint32_t size = s->size[h], pairs = size / 2, i, off;
     double *lv = s->items[h], *up, kept = 0.0;
-    int odd = size % 2, rc;
+    int odd = (int)(size % 2), rc;
     if (h + 1 == s->levels && (rc = kll_add_level(s)))
         return rc;
     if (s->size[h + 1] + pairs > kll_buf(s) && (rc = kll_compact(s, h + 1)))

@@ -502,7 +502,7 @@ double mlops__chi2_sf(double x, double dof)
 static double bessel_k_quarter_scaled(double q)
 {
     double h = fmin(0.05, 0.25 / sqrt(q)), sum = 0.5, t;
-    for (t = h;; t += h) {
+    for (t = h;; t += h) { // NOLINT(cert-flp30-c): the walk ends on the integrand size, not on a count of steps
         double e = q * (cosh(t) - 1.0);
         double term;
         if (e > 745.0)
@@ -585,6 +585,9 @@ int mlops__cvm_exact_sf(double *out, double u, int64_t m, int64_t n)
     uint64_t hits = 0;
     cvm_list *row, cur, next;
     int rc = MLOPS_OK;
+    if (m < 1 || n < 1)
+        return mlops__error(MLOPS_EINVAL, "drift", "Cramér–von Mises exact distribution: sample sizes %lld and %lld",
+                            (long long)m, (long long)n);
     while (r) {
         int64_t t = g % r;
         g = r;

@@ -89,8 +89,10 @@ static int cdf_measures(mlops__cdf_walk *walk, double *ref_std, mlops_test_resul
     if ((rc = check_pair(fn, out, ref, cur)))
         return rc;
     result_init(out);
-    if ((rc = prepare_pair(&a, &na, &b, &nb, out, ref, n_ref, cur, n_cur, 1)))
-        return mlops__error_prefix("%s", fn);
+    if ((rc = prepare_pair(&a, &na, &b, &nb, out, ref, n_ref, cur, n_cur, 1)) != MLOPS_OK) {
+        mlops__error_prefix("%s", fn);
+        return rc;
+    }
     mlops__cdf_walk_run(walk, a, NULL, na, (double)na, b, NULL, nb, (double)nb);
     if (ref_std) {
         double mean = 0.0, ss = 0.0;
@@ -180,7 +182,7 @@ int mlops_stat_cvm_2samp(mlops_test_result *out, const double *ref, size_t n_ref
         rc = mlops__cvm_exact_sf(&out->pvalue, u, (int64_t)na, (int64_t)nb);
     } else {
         double et = (1 + 1 / nn) / 6;
-        double vt = (nn + 1) * (4 * k * nn - 3 * ((double)na * na + (double)nb * nb) - 2 * k) / (45 * nn * nn * 4 * k);
+        double vt = (nn + 1) * (4 * k * nn - 3 * ((double)na * (double)na + (double)nb * (double)nb) - 2 * k) / (45 * nn * nn * 4 * k);
         double tn = 1.0 / 6 + (t - et) / sqrt(45 * vt);
         out->pvalue = tn < 0.003 ? 1.0 : fmax(0.0, 1.0 - mlops__cvm_cdf_inf(tn));
     }
@@ -193,7 +195,7 @@ out_free:
 /* Least-squares quadratic through (x[i], y[i]) evaluated at `at` (centred and scaled for conditioning). */
 static double quadratic_fit_eval(const double *x, const double *y, int n, double at)
 {
-    double xm = 0, xs = 0, m[3][4] = {{0}}, c[3];
+    double xm = 0, xs = 0, m[3][4] = {{0}}, c[3] = {0};
     int i, r, col;
     for (i = 0; i < n; i++)
         xm += x[i];

@@ -16,6 +16,7 @@ static uint64_t profile_rows(const mlops_profile *p)
 {
     uint64_t rows = 0;
     size_t i;
+    // NOLINTNEXTLINE(clang-analyzer-core.NullDereference): window_load sets the profile whenever it returns MLOPS_OK (mlops__stmt_step never returns MLOPS_OK)
     for (i = 0; i < p->ncols; i++)
         rows = p->cols[i].rows > rows ? p->cols[i].rows : rows;
     return rows;
@@ -169,6 +170,7 @@ static void window_head(list_ctx *c, int64_t start, int64_t end, int64_t rows)
 static int list_one(void *arg, int64_t start, int64_t end, int64_t rows, int64_t updated, const void *blob, size_t len)
 {
     list_ctx *c = arg;
+    (void)blob;
     window_head(c, start, end, rows);
     mlops__buf_printf(c->buf, ",\"bytes\":%zu,\"updated_us\":%lld}", len, (long long)updated);
     return MLOPS_OK;
@@ -181,7 +183,8 @@ static int trend_one(void *arg, int64_t start, int64_t end, int64_t rows, int64_
     mlops_profile *p = NULL;
     char *report = NULL;
     int rc;
-    if ((rc = mlops_profile_deserialize(&p, blob, len)))
+    (void)updated;
+    if (mlops_profile_deserialize(&p, blob, len) != MLOPS_OK)
         return mlops__error_prefix("drift window \"%s\" at %lld", c->stream, (long long)start);
     rc = mlops_drift_report_profiles(&report, c->reference, p, c->config);
     mlops_profile_free(p);
@@ -211,6 +214,7 @@ static int collect(char **json_out, mlops_db *db, const char *stream, int64_t fr
     if (rc == MLOPS_OK && (rc = mlops__buf_status(&buf, SUB)) == MLOPS_OK)
         *json_out = mlops__buf_detach(&buf, NULL);
     mlops__buf_free(&buf);
+    c->buf = NULL;
     return rc;
 }
 

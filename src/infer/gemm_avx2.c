@@ -114,7 +114,7 @@ static inline __attribute__((always_inline)) void tile(const mlops__qlinear *lay
         __m256i b[4];
 #pragma GCC unroll 4
         for (v = 0; v < 4; v++)
-            b[v] = _mm256_cvtepi8_epi16(_mm_load_si128((const __m128i *)(w + g * 64 + v * 16)));
+            b[v] = _mm256_cvtepi8_epi16(_mm_load_si128((const __m128i *)(w + (size_t)g * 64 + (size_t)v * 16)));
 #pragma GCC unroll 2
         for (r = 0; r < mr; r++) {
             __m256i av = broadcast4(q + r * a->ldq + g * 4);
@@ -169,14 +169,14 @@ static void w8_avx2(const mlops__qlinear *layer, const float *x, size_t ldx, siz
                 xv = _mm256_broadcast_ps((const __m128 *)four);
 #pragma GCC unroll 8
                 for (l = 0; l < 8; l++) {
-                    __m128i bytes = _mm_loadl_epi64((const __m128i *)(w + g * 64 + l * 8));
+                    __m128i bytes = _mm_loadl_epi64((const __m128i *)(w + (size_t)g * 64 + (size_t)l * 8));
                     acc[l] = _mm256_fmadd_ps(xv, _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(bytes)), acc[l]);
                 }
             }
             for (l = 0; l < 8; l++)
-                _mm256_storeu_ps(part + l * 8, acc[l]);
+                _mm256_storeu_ps(part + (size_t)l * 8, acc[l]);
             for (c = 0; c < 16; c++) {
-                float sum = (part[c * 4] + part[c * 4 + 1]) + (part[c * 4 + 2] + part[c * 4 + 3]);
+                float sum = (part[(size_t)c * 4] + part[(size_t)c * 4 + 1]) + (part[(size_t)c * 4 + 2] + part[(size_t)c * 4 + 3]);
                 out[c] = sum * layer->wscale[col + c] + layer->bias[col + c];
             }
             for (c = 0; c < (int)count; c++)

@@ -18,7 +18,7 @@
 #define NB 4       /* 16-column panels of the main tile */
 #define MR_NARROW 2
 /* Bytes of quantized rows per pass over the weights: with one 64-column block of weights they fit in L2. */
-#define A_BUDGET (1024 * 1024)
+#define A_BUDGET ((size_t)1024 * 1024)
 #define NB_WIDE 8  /* panels of the tile for one or two rows */
 
 /* 16 quantized values of x[0..15] (masked), as in the reference, still as int32. */
@@ -246,15 +246,15 @@ static void w8_avx512(const mlops__qlinear *layer, const float *x, size_t ldx, s
                 }
 #pragma GCC unroll 4
                 for (l = 0; l < 4; l++) {
-                    __m128i bytes = _mm_load_si128((const __m128i *)(w + g * 64 + l * 16));
+                    __m128i bytes = _mm_load_si128((const __m128i *)(w + (size_t)g * 64 + (size_t)l * 16));
                     __m512 wv = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(bytes));
                     acc[l] = _mm512_fmadd_ps(xv, wv, acc[l]);
                 }
             }
             for (l = 0; l < 4; l++)
-                _mm512_storeu_ps(part + l * 16, acc[l]);
+                _mm512_storeu_ps(part + (size_t)l * 16, acc[l]);
             for (c = 0; c < 16; c++) {
-                float sum = (part[c * 4] + part[c * 4 + 1]) + (part[c * 4 + 2] + part[c * 4 + 3]);
+                float sum = (part[(size_t)c * 4] + part[(size_t)c * 4 + 1]) + (part[(size_t)c * 4 + 2] + part[(size_t)c * 4 + 3]);
                 out[c] = sum * layer->wscale[col + c] + layer->bias[col + c];
             }
             for (c = 0; c < (int)count; c++)

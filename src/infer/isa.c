@@ -47,8 +47,8 @@ static void detect(void)
     if (max_leaf < 7)
         return;
     __cpuid_count(1, 0, a, b, c, d);
-    fma = (c >> 12) & 1;
-    osxsave = (c >> 27) & 1;
+    fma = (int)((c >> 12) & 1);
+    osxsave = (int)((c >> 27) & 1);
     if (osxsave)
         xcr0 = read_xcr0();
     __cpuid_count(7, 0, a, b, c, d);

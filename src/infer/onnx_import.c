@@ -33,12 +33,12 @@ static ProtobufCAllocator pb_allocator = {pb_alloc, pb_free, NULL};
 size_t mlops__dtype_size(int32_t dtype)
 {
     switch (dtype) {
-    case MLOPS__DT_FLOAT: return 4;
-    case MLOPS__DT_UINT8: return 1;
-    case MLOPS__DT_INT8: return 1;
-    case MLOPS__DT_INT32: return 4;
-    case MLOPS__DT_INT64: return 8;
+    case MLOPS__DT_UINT8:
+    case MLOPS__DT_INT8:
     case MLOPS__DT_BOOL: return 1;
+    case MLOPS__DT_FLOAT:
+    case MLOPS__DT_INT32: return 4;
+    case MLOPS__DT_INT64:
     case MLOPS__DT_DOUBLE: return 8;
     default: return 0;
     }
@@ -610,7 +610,6 @@ static char *step_name(const Onnx__NodeProto *node, size_t index)
 static int add_nodes(mlops__graph *graph, name_table *table, const Onnx__GraphProto *g)
 {
     size_t i, j;
-    int rc;
     graph->steps = mlops__calloc(g->n_node + 1, sizeof *graph->steps);
     if (graph->steps == NULL)
         return mlops__error(MLOPS_ENOMEM, SUB, "out of memory for %zu nodes", g->n_node);
@@ -648,14 +647,14 @@ static int add_nodes(mlops__graph *graph, name_table *table, const Onnx__GraphPr
             step->out[j] = -1;
             if (node->output[j] == NULL || node->output[j][0] == '\0')
                 continue;
-            if ((rc = add_value(&step->out[j], graph, table, node->output[j])) != MLOPS_OK)
+            if (add_value(&step->out[j], graph, table, node->output[j]) != MLOPS_OK)
                 return mlops__error_prefix("node \"%s\" (%s)", step->name, op_type);
             graph->values[step->out[j]].producer = (int32_t)(graph->n_steps - 1);
         }
         if (step->out[0] < 0)
             return mlops__error(MLOPS_EFORMAT, SUB, "node \"%s\" (%s): the first output has no name", step->name,
                                 op_type);
-        if ((rc = read_attributes(step, node)) != MLOPS_OK)
+        if (read_attributes(step, node) != MLOPS_OK)
             return mlops__error_prefix("node \"%s\" (%s)", step->name, op_type);
     }
     return MLOPS_OK;
@@ -669,6 +668,9 @@ static int resolve_inputs(mlops__graph *graph, const name_table *table, const On
         mlops__step *step = &graph->steps[i];
         for (j = 0; j < node->n_input; j++) {
             step->in[j] = -1;
+            if ((node->input[j] == NULL || node->input[j][0] == '\0') && (int)j < op_arity[step->op].min_in)
+                return mlops__error(MLOPS_EFORMAT, SUB, "node \"%s\" (%s): required input %zu has no name",
+                                    step->name, mlops__op_name(step->op), j);
             if (node->input[j] == NULL || node->input[j][0] == '\0')
                 continue;
             step->in[j] = table_get(table, node->input[j]);

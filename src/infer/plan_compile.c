@@ -77,7 +77,6 @@ out_free:
 static int fold_and_check(mlops__graph *graph, int *dead)
 {
     size_t s;
-    int rc;
     for (s = 0; s < graph->n_steps; s++) {
         mlops__step *step = &graph->steps[s];
         mlops__tensor views[MAX_IN];
@@ -94,7 +93,7 @@ static int fold_and_check(mlops__graph *graph, int *dead)
             all_const &= graph->values[step->in[j]].is_const;
         }
         if (all_const) {
-            if ((rc = fold_step(graph, step, in)) != MLOPS_OK)
+            if (fold_step(graph, step, in) != MLOPS_OK)
                 return mlops__error_prefix("node \"%s\" (%s)", step->name, mlops__op_name(step->op));
             dead[s] = 1;
             continue;
@@ -102,7 +101,7 @@ static int fold_and_check(mlops__graph *graph, int *dead)
         for (j = 0; j < step->n_out; j++)
             if (step->out[j] >= 0)
                 out[j] = &graph->values[step->out[j]].t;
-        if ((rc = mlops__op_apply(step, in, out, 0)) != MLOPS_OK)
+        if (mlops__op_apply(step, in, out, 0) != MLOPS_OK)
             return mlops__error_prefix("node \"%s\" (%s)", step->name, mlops__op_name(step->op));
     }
     return MLOPS_OK;
@@ -128,8 +127,8 @@ static void count_uses(mlops__graph *graph, const int *dead, int32_t *readers)
             for (j = 0; j < graph->steps[i].n_in; j++)
                 if ((v = graph->steps[i].in[j]) >= 0) {
                     graph->values[v].uses++;
-                    if (readers != NULL && readers[2 * v] < 0)
-                        readers[2 * v] = (int32_t)i;
+                    if (readers != NULL && readers[(size_t)2 * v] < 0)
+                        readers[(size_t)2 * v] = (int32_t)i;
                     else if (readers != NULL && readers[2 * v + 1] < 0)
                         readers[2 * v + 1] = (int32_t)i;
                 }
@@ -149,7 +148,7 @@ static int is_graph_output(const mlops__graph *graph, int32_t value)
 /* The only live step that reads `value`, when exactly one does and it is no graph output; else -1. */
 static int32_t sole_consumer(const mlops__graph *graph, const int *dead, const int32_t *readers, int32_t value)
 {
-    int32_t reader = readers[2 * value];
+    int32_t reader = readers[(size_t)2 * value];
     if (graph->values[value].uses != 1 || is_graph_output(graph, value) || reader < 0 || dead[reader])
         return -1;
     return reader;
@@ -295,7 +294,7 @@ static int32_t other_input(const mlops__step *step, int32_t value)
 static int two_consumers(int32_t *found, const mlops__graph *graph, const int *dead, const int32_t *readers,
                          int32_t value)
 {
-    found[0] = readers[2 * value];
+    found[0] = readers[(size_t)2 * value];
     found[1] = readers[2 * value + 1];
     return graph->values[value].uses == 2 && !is_graph_output(graph, value) && found[0] >= 0 && found[1] >= 0 &&
            found[0] != found[1] && !dead[found[0]] && !dead[found[1]];

@@ -232,7 +232,7 @@ static int op_binary(binop op, const tensor *a, const tensor *b, tensor *y, int 
         /* advance the outer index (all dimensions but the last) */
         for (d = r - 2; d >= 0; d--) {
             idx[d]++;
-            oa += sa[d];
+            oa += sa[d]; // NOLINT(clang-analyzer-core.uninitialized.Assign): 0 <= d < rank <= MLOPS__MAX_RANK
             ob += sb[d];
             if (idx[d] < y->dims[d])
                 break;
@@ -1045,9 +1045,34 @@ static int op_integer_matmul(const mlops__step *step, const tensor *const *in, t
 }
 
 /* ---- dispatch -------------------------------------------------------------------------- */
+/* Leading inputs an op cannot do without (ONNX operator definitions); later ones may be NULL. */
+static int32_t required_inputs(mlops__op op)
+{
+    switch (op) {
+    case MLOPS__OP_CONSTANT: return 0;
+    case MLOPS__OP_GEMM:
+    case MLOPS__OP_MATMUL:
+    case MLOPS__OP_ADD:
+    case MLOPS__OP_SUB:
+    case MLOPS__OP_MUL:
+    case MLOPS__OP_DIV:
+    case MLOPS__OP_RESHAPE:
+    case MLOPS__OP_LAYER_NORM:
+    case MLOPS__OP_QUANTIZE:
+    case MLOPS__OP_DEQUANTIZE:
+    case MLOPS__OP_MATMUL_INTEGER: return 2;
+    case MLOPS__OP_BATCH_NORM: return 5;
+    case MLOPS__OP_QLINEAR_MATMUL: return 8;
+    default: return 1;
+    }
+}
+
 int mlops__op_apply(const mlops__step *step, const tensor *const *in, tensor *const *out, int exec)
 {
     int rc, i;
+    for (i = 0; i < step->n_in && i < required_inputs(step->op); i++)
+        if (in[i] == NULL)
+            return mlops__error(MLOPS_EFORMAT, SUB, "required input %d is missing", i);
     if (!exec) {
         for (i = 0; i < step->n_in; i++)
             if (in[i] != NULL && mlops__dtype_size(in[i]->dtype) == 0)

@@ -127,11 +127,13 @@ static int run_linear(mlops__ctx *ctx, const mlops__step *step, const mlops__ten
     size_t m = (size_t)(mlops__tensor_count(x) / (int64_t)layer->k);
     int rc;
     if (q == NULL) {
+        // NOLINTNEXTLINE(clang-analyzer-core.NullDereference): every step has its first output: the importer refuses a node without one
         mlops__linear_run_fp32(layer, (const float *)x->data, m, (float *)y->data);
         return MLOPS_OK;
     }
     if ((rc = ensure_scratch(ctx, mlops__qlinear_scratch_bytes(q, m))) != MLOPS_OK)
         return rc;
+    // NOLINTNEXTLINE(clang-analyzer-core.NullDereference): every step has its first output: the importer refuses a node without one
     return mlops__qlinear_run_pool(q, ctx->pool, (const float *)x->data, m, layer->k, (float *)y->data, layer->n,
                                    ctx->scratch);
 }

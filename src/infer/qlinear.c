@@ -35,7 +35,7 @@ static size_t round_up(size_t value, size_t multiple)
 
 static void *align64(void *p)
 {
-    return (void *)(((uintptr_t)p + 63) & ~(uintptr_t)63);
+    return (void *)(((uintptr_t)p + 63) & ~(uintptr_t)63); // NOLINT(performance-no-int-to-ptr): aligning up
 }
 
 float mlops__act_scalar(const mlops__epilogue *epilogue, float v)
@@ -178,7 +178,7 @@ int mlops__qlinear_pack(mlops__qlinear **out, const float *w, size_t k, size_t n
     }
     pw = align64(layer->block);
     colsum = (int32_t *)(pw + wbytes);
-    wscale = (float *)(colsum + np);
+    wscale = (float *)(void *)(colsum + np);
     pbias = wscale + np;
     layer->k = k;
     layer->n = n;
@@ -250,7 +250,7 @@ typedef struct run_plan {
 static void split_range(size_t count, size_t unit, size_t tasks, size_t index, size_t *lo, size_t *hi)
 {
     size_t units = (count + unit - 1) / unit;
-    *lo = units * index / tasks * unit;
+    *lo = units * index / tasks * unit; // NOLINT(clang-analyzer-core.DivideZero): plan_tasks makes tasks >= 1
     *hi = units * (index + 1) / tasks * unit;
     if (*hi > count)
         *hi = count;
@@ -359,7 +359,7 @@ int mlops__qlinear_run_pool(const mlops__qlinear *layer, mlops__pool *pool, cons
     plan.ldy = ldy;
     plan.q = align64(scratch);
     plan.zp = (int32_t *)(plan.q + m * layer->kp);
-    plan.scale = (float *)(plan.zp + m);
+    plan.scale = (float *)(void *)(plan.zp + m);
     plan.rows.q = plan.q;
     plan.rows.ldq = layer->kp;
     plan.rows.zp = plan.zp;

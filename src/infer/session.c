@@ -278,7 +278,7 @@ static int all_packs(mlops__qlinear **packs, int *owned, mlops__isa *isa, const 
 static void free_packs(mlops__qlinear **packs, const int *owned, size_t n)
 {
     size_t s;
-    if (packs == NULL)
+    if (packs == NULL || owned == NULL)
         return;
     for (s = 0; s < n; s++)
         if (owned[s])
@@ -290,7 +290,7 @@ static void free_packs(mlops__qlinear **packs, const int *owned, size_t n)
 static int choose_auto(mlops_session *session, const float *rows_data, size_t rows)
 {
     mlops__graph *graph = session->graph;
-    mlops__qlinear **packs = mlops__calloc(graph->n_steps + 1, sizeof *packs);
+    mlops__qlinear **packs = mlops__calloc(graph->n_steps + 1, sizeof(mlops__qlinear *));
     error_sums *errors = mlops__calloc(graph->n_steps + 1, sizeof *errors);
     mlops__ctx *ctx = NULL;
     size_t s;
@@ -336,7 +336,7 @@ static int set_precision(mlops_session *session, const mlops_frame *calibration)
     if (session->precision == PRECISION_AUTO) {
         if (calibration == NULL)
             return mlops__error(MLOPS_EINVAL, SUB, "precision \"auto\" needs a calibration frame");
-        if ((rc = frame_rows(&rows_data, &rows, session, calibration)) != MLOPS_OK)
+        if (frame_rows(&rows_data, &rows, session, calibration) != MLOPS_OK)
             return mlops__error_prefix("calibration frame");
     }
     if ((rc = session_isa(&session->isa, session)) != MLOPS_OK)
@@ -712,7 +712,7 @@ int mlops_session_accuracy(char **out, const mlops_session *session, const mlops
         rc = mlops__error(MLOPS_EUNSUPPORTED, SUB, "mlops_session_accuracy: the model does not have exactly one float input");
         goto out;
     }
-    packs = mlops__calloc(graph->n_steps + 1, sizeof *packs);
+    packs = mlops__calloc(graph->n_steps + 1, sizeof(mlops__qlinear *));
     owned = mlops__calloc(graph->n_steps + 1, sizeof *owned);
     layers = mlops__calloc(graph->n_steps + 1, sizeof *layers);
     if (packs == NULL || owned == NULL || layers == NULL) {

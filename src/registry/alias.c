@@ -28,7 +28,7 @@ static int check_rule(const mlops__json *rule, const char *path)
 
     if (!mlops__json_is_object(rule))
         return mlops__error(MLOPS_EFORMAT, MLOPS__REG, "gate policy: %s: expected an object", path);
-    if ((rc = mlops__json_opt_string(&kind, rule, "rule", path, MLOPS__REG)))
+    if (mlops__json_opt_string(&kind, rule, "rule", path, MLOPS__REG) != MLOPS_OK)
         return mlops__error_prefix("gate policy");
     if (!kind)
         return mlops__error(MLOPS_EFORMAT, MLOPS__REG, "gate policy: %s.rule: missing", path);
@@ -137,7 +137,7 @@ typedef struct number_text {
 
 static number_text num(double value)
 {
-    number_text out;
+    number_text out = {{0}};
     mlops__format_double(out.text, sizeof out.text, value);
     return out;
 }

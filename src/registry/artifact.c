@@ -278,6 +278,7 @@ int mlops_artifact_read(void **data_out, size_t *len_out, mlops_db *db, const ch
     if (rc)
         return rc;
     /* One byte more than the recorded size, so that the read ending at the size reports MLOPS_DONE. */
+    // NOLINTNEXTLINE(clang-analyzer-core.NullDereference): mlops_artifact_reader_open sets the reader whenever it returns MLOPS_OK (mlops__stmt_step never returns MLOPS_OK)
     data = mlops__malloc((size_t)reader->size + 1);
     if (!data) {
         rc = mlops__error(MLOPS_ENOMEM, MLOPS__REG, "model \"%s\" version %lld: out of memory reading %lld bytes",

@@ -52,7 +52,7 @@ static uint64_t get_u64(const uint8_t *p)
 /* The signed message: the magic and the manifest hash. */
 static void signed_message(uint8_t out[8 + MLOPS__SHA256_BYTES], const uint8_t digest[MLOPS__SHA256_BYTES])
 {
-    memcpy(out, MAGIC, 8);
+    memcpy(out, MAGIC, 8); // NOLINT(bugprone-not-null-terminated-result): an 8-byte file tag, not a C string
     memcpy(out + 8, digest, MLOPS__SHA256_BYTES);
 }
 
@@ -218,6 +218,8 @@ static int export_artifact(mlops__buf *m, sink_file *out, mlops_db *db, int64_t 
         memcpy(stored, mlops__stmt_blob(stmt, 0), sizeof stored);
     mlops__stmt_release(stmt);
     stmt = NULL;
+    if (rc != MLOPS__ROW && rc != MLOPS_DONE)
+        goto out_free;
     mlops__buf_puts(m, ",\"artifact\":{\"chunks\":[");
     rc = mlops__reg_prepare(&stmt, db, "SELECT idx, raw_len, data FROM reg_artifact_chunk"
                                        " WHERE artifact_id = ?1 ORDER BY idx", "i", artifact_id);
@@ -348,7 +350,7 @@ int mlops_bundle_export(mlops_db *db, const char *model, int64_t version, const 
         crypto_sign_ed25519_sk_to_pk(trailer + 56, secret_key);
         crypto_sign_detached(trailer + 88, NULL, message, sizeof message, secret_key);
     }
-    memcpy(trailer + TRAILER_BYTES - 8, END_MAGIC, 8);
+    memcpy(trailer + TRAILER_BYTES - 8, END_MAGIC, 8); // NOLINT(bugprone-not-null-terminated-result): a file tag
     if ((rc = file_write(&out, trailer, sizeof trailer)))
         goto out_close;
     rc = fclose(out.file) == 0 ? MLOPS_OK : mlops__error(MLOPS_EIO, MLOPS__REG, "bundle \"%s\": close failed", path);
@@ -419,9 +421,9 @@ static int read_frame(bundle_in *b)
     if (fseeko(b->file, 0, SEEK_END) != 0)
         return bad_bundle(b, MLOPS_EIO, "cannot seek");
     b->file_size = (uint64_t)ftello(b->file);
-    if (b->file_size < 8 || (rc = read_at(b, head, 8, 0)) || memcmp(head, MAGIC, 8) != 0)
+    if (b->file_size < 8 || read_at(b, head, 8, 0) != MLOPS_OK || memcmp(head, MAGIC, 8) != 0)
         return bad_bundle(b, MLOPS_EFORMAT, "not an mlops bundle (no MLOPSBN1 header)");
-    if (b->file_size < 8 + TRAILER_BYTES || (rc = read_at(b, trailer, sizeof trailer, b->file_size - TRAILER_BYTES)) ||
+    if (b->file_size < 8 + TRAILER_BYTES || read_at(b, trailer, sizeof trailer, b->file_size - TRAILER_BYTES) != MLOPS_OK ||
         memcmp(trailer + TRAILER_BYTES - 8, END_MAGIC, 8) != 0)
         return bad_bundle(b, MLOPS_ECORRUPT, "truncated or damaged: the trailer is missing");
     b->manifest_offset = get_u64(trailer);
@@ -481,7 +483,7 @@ static int hex_field(uint8_t out[MLOPS__SHA256_BYTES], const mlops__json *obj, c
     int rc = mlops__json_opt_string(&text, obj, key, path, MLOPS__REG);
     if (rc)
         return rc;
-    if (!text || strlen(text) != 2 * MLOPS__SHA256_BYTES ||
+    if (!text || strlen(text) != (size_t)2 * MLOPS__SHA256_BYTES ||
         sodium_hex2bin(out, MLOPS__SHA256_BYTES, text, strlen(text), NULL, &got, NULL) != 0 ||
         got != MLOPS__SHA256_BYTES)
         return mlops__error(MLOPS_EFORMAT, MLOPS__REG, "%s.%s: expected 64 hex digits", path, key);
@@ -788,7 +790,7 @@ static int import_version(int64_t *number, bundle_in *b, mlops_db *db)
     mlops__buf_printf(&origin, ",\"source_version\":%lld,\"signed_by\":%s%s%s,\"imported_us\":%lld}",
                       (long long)mlops__json_number(mlops__json_get(b->version, "number")), b->is_signed ? "\"" : "",
                       b->is_signed ? key_hex : "null", b->is_signed ? "\"" : "", (long long)mlops__now_us());
-    if (!metadata || !tags || (signature && !signature_text) || (rc = mlops__buf_status(&origin, MLOPS__REG))) {
+    if (!metadata || !tags || (signature && !signature_text) || mlops__buf_status(&origin, MLOPS__REG) != MLOPS_OK) {
         rc = bad_bundle(b, MLOPS_ENOMEM, "out of memory");
         goto out_free;
     }

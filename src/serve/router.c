@@ -200,7 +200,8 @@ static int arm_load(serve_arm **out, mlops_router *r, int32_t which, int64_t ver
     return MLOPS_OK;
 out_fail:
     arm_free(arm);
-    return mlops__error_prefix("router \"%s\": %s version %lld", r->model, arm_names[which], (long long)version);
+    mlops__error_prefix("router \"%s\": %s version %lld", r->model, arm_names[which], (long long)version);
+    return rc;
 }
 
 /* Drop one route reference of `arm`; the last one closes its drift window and frees it. */

@@ -283,11 +283,11 @@ int mlops_net_export_onnx(void **out, size_t *len_out, const mlops_net *net, con
         b->net = net;
         b->fold = fold;
         b->nodes = mlops__calloc(max_nodes, sizeof *b->nodes);
-        b->node_ptrs = mlops__calloc(max_nodes, sizeof *b->node_ptrs);
+        b->node_ptrs = mlops__calloc(max_nodes, sizeof(Onnx__NodeProto *));
         b->node_names = mlops__calloc(max_nodes, sizeof *b->node_names);
         b->out_names = mlops__calloc(max_nodes, sizeof *b->out_names);
         b->tensors = mlops__calloc(max_tensors, sizeof *b->tensors);
-        b->tensor_ptrs = mlops__calloc(max_tensors, sizeof *b->tensor_ptrs);
+        b->tensor_ptrs = mlops__calloc(max_tensors, sizeof(Onnx__TensorProto *));
         b->tensor_names = mlops__calloc(max_tensors, sizeof *b->tensor_names);
         b->tensor_dims = mlops__calloc(max_tensors, sizeof *b->tensor_dims);
         b->folded_w = mlops__malloc(first_weights * sizeof *b->folded_w);

@@ -576,7 +576,7 @@ static double learning_rate(const mlops__train_config *cfg, int64_t epoch)
         return cfg->min_learning_rate + 0.5 * (cfg->learning_rate - cfg->min_learning_rate) *
                                             (1.0 + cos(3.14159265358979324 * (double)epoch / (double)cfg->epochs));
     case MLOPS__SCHED_STEP:
-        return cfg->learning_rate * pow(cfg->gamma, (double)(epoch / cfg->step_epochs));
+        return cfg->learning_rate * pow(cfg->gamma, floor((double)epoch / (double)cfg->step_epochs));
     default:
         return cfg->learning_rate;
     }

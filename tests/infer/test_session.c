@@ -486,6 +486,7 @@ static void test_malformed_models_are_refused_by_name(void **state)
                                {"last", "Relu", {"a"}, "y"}};
     const node_spec missing[] = {{"mm", "MatMul", {"x", "W"}, "h"}, {"act", "Add", {"h", "ghost"}, "y"}};
     const node_spec mismatch[] = {{"mm", "MatMul", {"x", "W"}, "y"}};
+    const node_spec unnamed[] = {{"mm", "MatMul", {"x", "W"}, "h"}, {"act", "Add", {"h", ""}, "y"}};
     uint8_t *bytes;
     size_t len;
     mlops_session *session = NULL;
@@ -520,6 +521,10 @@ static void test_malformed_models_are_refused_by_name(void **state)
     free(bytes);
     bytes = build_model(&len, 13, 4, missing, 2, &w43, 1, "y");
     expect_open_error(bytes, len, MLOPS_EFORMAT, "node \"act\" (Add): input \"ghost\"", NULL);
+    free(bytes);
+    /* an empty name marks an omitted optional input; a required one cannot be omitted */
+    bytes = build_model(&len, 13, 4, unnamed, 2, &w43, 1, "y");
+    expect_open_error(bytes, len, MLOPS_EFORMAT, "node \"act\" (Add): required input 1 has no name", NULL);
     free(bytes);
     bytes = build_model(&len, 13, 4, mismatch, 1, &w34, 1, "y");
     expect_open_error(bytes, len, MLOPS_EFORMAT, "node \"mm\" (MatMul)", "shape mismatch");
@@ -824,10 +829,41 @@ static void test_allocation_failures_on_open(void **state)
     assert_int_equal(mlops_allocator_set(NULL), MLOPS_OK);
 }
 
+typedef struct accuracy_ctx {
+    mlops_session *session;
+    char *report;
+} accuracy_ctx;
+
+static int accuracy_call(void *arg)
+{
+    accuracy_ctx *ctx = arg;
+    return mlops_session_accuracy(&ctx->report, ctx->session, digits_frame);
+}
+
+static void accuracy_cleanup(void *arg)
+{
+    accuracy_ctx *ctx = arg;
+    mlops_free(ctx->report);
+    ctx->report = NULL;
+}
+
+/* The accuracy report frees what it allocated whichever allocation fails. */
+static void test_allocation_failures_on_accuracy(void **state)
+{
+    accuracy_ctx ctx = {NULL, NULL};
+    (void)state;
+    int8_kernel_or_skip();
+    assert_int_equal(mlops_session_open(&ctx.session, digits_model, digits_model_len, NULL, NULL), MLOPS_OK);
+    assert_true(ts_each_allocation_failure(accuracy_call, accuracy_cleanup, &ctx) > 5);
+    assert_int_equal(mlops_allocator_set(NULL), MLOPS_OK);
+    mlops_session_free(ctx.session);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_digits_fp32_matches_pytorch),
+        cmocka_unit_test(test_allocation_failures_on_accuracy),
         cmocka_unit_test(test_digits_int8_agrees_with_fp32),
         cmocka_unit_test(test_auto_precision_follows_the_tolerance),
         cmocka_unit_test(test_introspection),
