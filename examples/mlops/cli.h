@@ -10,6 +10,9 @@
 
 #include <mlops.h>
 
+#define CLI_COUNT(array) (sizeof array / sizeof array[0])
+#define CLI_NAME_CAP 256 /* room for a model name (at most 128 characters) */
+
 #define CLI_OK 0
 #define CLI_FAILURE 1
 #define CLI_USAGE 2
@@ -143,6 +146,7 @@ typedef struct cli_progress {
     const char *unit;   /* "rows", "bytes" (shown in KiB/MiB/GiB), ... */
     int64_t total;
     int64_t done;
+    int64_t drawn_done; /* `done` when last drawn */
     double start;
     double last_draw;
     int enabled;
@@ -162,6 +166,8 @@ void cli_frame_print(const cli_context *ctx, const mlops_frame *frame);
 int cli_frame_slice(mlops_frame **out, const mlops_frame *frame, size_t start, size_t count);
 /* Write `frame` as CSV to `path`, or to standard output when `path` is NULL. */
 int cli_write_csv(const mlops_frame *frame, const char *path);
+/* CSV reading options {"schema": SCHEMA} from a --schema value (NULL: every type inferred). */
+void cli_csv_schema(cli_buf *options, const char *schema_json);
 /* CSV reading options typing the columns of the CSV text's header that `layout` has as `layout` does. */
 void cli_csv_options(cli_buf *options, const char *csv, size_t len, const mlops_frame *layout);
 /* A frame of keys from arguments "col=value[,col=value]" (one row each), typed like `layout` (may be NULL). */

@@ -7,17 +7,6 @@
 
 #include "cli.h"
 
-#define COUNT(array) (sizeof array / sizeof array[0])
-#define NAME_CAP 256
-
-/* CSV reading options from --schema (NULL: types inferred). */
-static void schema_options(cli_buf *options, const char *schema)
-{
-    cli_buf_puts(options, "{\"schema\": ");
-    cli_buf_puts(options, schema ? schema : "{}");
-    cli_buf_puts(options, "}");
-}
-
 /* Print the columns of one section ("columns" of the report or of its "prediction"). */
 static void print_columns(const cli_json *columns)
 {
@@ -26,7 +15,7 @@ static void print_columns(const cli_json *columns)
         {"statistic", "statistic", CLI_CELL_NUMBER}, {"p-value", "p_value", CLI_CELL_NUMBER},
         {"threshold", "threshold", CLI_CELL_NUMBER}, {"drifted", "drifted", CLI_CELL_TEXT},
     };
-    cli_json_table(columns, table, COUNT(table), stdout);
+    cli_json_table(columns, table, CLI_COUNT(table), stdout);
 }
 
 /* Print a drift report document (freed here). */
@@ -73,7 +62,7 @@ static int drift_against_model(const cli_context *ctx, const char *reference, co
                                const char *config)
 {
     mlops_profile *ref_profile = NULL, *cur_profile = NULL;
-    char model[NAME_CAP], *json = NULL;
+    char model[CLI_NAME_CAP], *json = NULL;
     void *bytes = NULL;
     size_t len = 0;
     mlops_db *db = NULL;
@@ -121,7 +110,7 @@ static int run_drift(cli_context *ctx)
         return cli_usage_error(&cli_cmd_drift, model ? "with --model give only CUR.csv" : "give REF.csv and CUR.csv");
     if (!(config = read_config(config_arg)))
         return CLI_FAILURE;
-    schema_options(&options, schema);
+    cli_csv_schema(&options, schema);
     if (model) {
         if ((rc = cli_read_csv(&current, args[0], options.data, NULL)) == CLI_OK)
             rc = drift_against_model(ctx, model, current, config);
@@ -146,7 +135,7 @@ static int run_drift_profile(cli_context *ctx)
     mlops_profile *profile = NULL;
     mlops_frame *frame = NULL;
     cli_buf options = CLI_BUF_INIT;
-    char model[NAME_CAP];
+    char model[CLI_NAME_CAP];
     void *bytes = NULL;
     size_t len = 0;
     mlops_db *db = NULL;
@@ -154,7 +143,7 @@ static int run_drift_profile(cli_context *ctx)
     int rc;
     if ((rc = cli_parse_args(ctx, &cli_cmd_drift_profile, flags, args, 2, 2, NULL)))
         return rc;
-    schema_options(&options, schema);
+    cli_csv_schema(&options, schema);
     if ((rc = cli_read_csv(&frame, args[1], options.data, NULL)) || (rc = cli_open_db(&db, ctx, NULL)) ||
         (rc = cli_resolve(model, sizeof model, &version, db, &cli_cmd_drift_profile, args[0])))
         goto out;
