@@ -218,6 +218,9 @@ extern const cli_command cli_cmd_features_retry;
 /* Drift (cmd_drift.c) and inference (cmd_infer.c). */
 extern const cli_command cli_cmd_drift;
 extern const cli_command cli_cmd_drift_profile;
+extern const cli_command cli_cmd_drift_record;
+extern const cli_command cli_cmd_drift_windows;
+extern const cli_command cli_cmd_drift_trend;
 extern const cli_command cli_cmd_predict;
 extern const cli_command cli_cmd_accuracy;
 extern const cli_command cli_cmd_plan;
