@@ -168,8 +168,6 @@ int cli_frame_slice(mlops_frame **out, const mlops_frame *frame, size_t start, s
 int cli_write_csv(const mlops_frame *frame, const char *path);
 /* CSV reading options {"schema": SCHEMA} from a --schema value (NULL: every type inferred). */
 void cli_csv_schema(cli_buf *options, const char *schema_json);
-/* CSV reading options typing the columns of the CSV text's header that `layout` has as `layout` does. */
-void cli_csv_options(cli_buf *options, const char *csv, size_t len, const mlops_frame *layout);
 /* A frame of keys from arguments "col=value[,col=value]" (one row each), typed like `layout` (may be NULL). */
 int cli_keys_frame(mlops_frame **out, const cli_command *command, const char *const *keys, size_t count,
                    const mlops_frame *layout);

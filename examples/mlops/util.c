@@ -1029,7 +1029,8 @@ void cli_csv_schema(cli_buf *options, const char *schema_json)
     cli_buf_puts(options, "}");
 }
 
-void cli_csv_options(cli_buf *options, const char *csv, size_t len, const mlops_frame *layout)
+/* CSV reading options typing the columns of the CSV text's header that `layout` has as `layout` does. */
+static void csv_options(cli_buf *options, const char *csv, size_t len, const mlops_frame *layout)
 {
     const char *newline = memchr(csv, '\n', len);
     mlops_frame *header = NULL;
@@ -1069,7 +1070,7 @@ int cli_read_csv(mlops_frame **out, const char *path, const char *options_json, 
     if (!data)
         return CLI_FAILURE;
     if (!options_json)
-        cli_csv_options(&options, data, len, layout);
+        csv_options(&options, data, len, layout);
     if (mlops_frame_parse_csv(out, data, len, options_json ? options_json : options.data) != MLOPS_OK) {
         snprintf(what, sizeof what, "reading \"%s\"", path);
         rc = cli_fail(what);
@@ -1116,7 +1117,7 @@ int cli_keys_frame(mlops_frame **out, const cli_command *command, const char *co
         free(row);
     }
     if (rc == CLI_OK) {
-        cli_csv_options(&options, csv.data, csv.len, layout);
+        csv_options(&options, csv.data, csv.len, layout);
         if (mlops_frame_parse_csv(out, csv.data, csv.len, options.data) != MLOPS_OK)
             rc = cli_fail("reading the keys");
     }
