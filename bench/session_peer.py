@@ -1,6 +1,8 @@
 #!/usr/bin/python3
 """PyTorch peer of bench_session: the same models in fp32 and with PyTorch's
-dynamically quantized int8 Linear, measured the same way. Debian's PyTorch is
+dynamically quantized int8 Linear, measured the same way, each model traced and
+frozen with TorchScript so that the Python call overhead is as small as
+PyTorch allows. Debian's PyTorch is
 built without FBGEMM: its x86 quantized engine is oneDNN ("onednn"), used
 here when present (else the first engine it lists); the engine is printed.
 
@@ -65,10 +67,20 @@ def time_runs(models, x, calls):
     return (time.perf_counter() - start) / calls
 
 
+def compiled(model, example):
+    """TorchScript (traced, frozen where possible): the leanest call path PyTorch offers."""
+    with torch.no_grad():
+        traced = torch.jit.trace(model, example)
+        try:
+            return torch.jit.freeze(traced.eval())
+        except RuntimeError:
+            return traced
+
+
 def measure(label, precision, model, width, reps, copies):
-    models = [model] + [copy.deepcopy(model) for _ in range(copies - 1)]
     x = inputs(width)
     one = x[:1].clone()
+    models = [compiled(copy.deepcopy(model), one) for _ in range(copies)]
     with torch.inference_mode():
         for m in models:
             m(x)

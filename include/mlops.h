@@ -12,5 +12,8 @@
 #include "mlops/features.h"
 #include "mlops/drift.h"
 #include "mlops/infer.h"
+#include "mlops/train.h"
+
+#include "mlops/serve.h"
 
 #endif /* MLOPS_H */

@@ -1,25 +1,23 @@
 #!/bin/sh
 # Install the Debian packages a task needs, skipping those already present.
-#   scripts/deps.sh build|test|bench|fuzz|analysis
-# fuzz: clang with libFuzzer and the sanitizer runtimes (scripts/fuzz.sh,
-# scripts/tsan.sh); analysis: the static analysers the suite runs when present.
+#   scripts/deps.sh build|test|bench|fuzz
+# fuzz: clang with libFuzzer and the sanitizer runtimes, for scripts/fuzz.sh
+# and scripts/tsan.sh (the suite replays the fuzz corpora without them).
 # Runs apt-get as root (directly, or through sudo when available).
 set -eu
 
 build_packages="gcc g++ make cmake pkg-config binutils libcjson-dev libsqlite3-dev libzstd-dev libopenblas-dev
 libsodium-dev protobuf-c-compiler libprotobuf-c-dev libonnx-dev"
-test_packages="$build_packages libcmocka-dev libonnx-testdata python3 python3-numpy python3-onnx"
+test_packages="$build_packages libcmocka-dev libonnx-testdata python3 python3-numpy python3-onnx cppcheck clang-tidy"
 bench_packages="$test_packages libdnnl-dev python3-scipy python3-pandas python3-sklearn python3-torch"
 fuzz_packages="$test_packages clang libclang-rt-14-dev sqlite3"
-analysis_packages="cppcheck clang-tidy"
 
 case "${1:-}" in
     build) wanted=$build_packages ;;
     test) wanted=$test_packages ;;
     bench) wanted=$bench_packages ;;
     fuzz) wanted=$fuzz_packages ;;
-    analysis) wanted=$analysis_packages ;;
-    *) echo "usage: $0 build|test|bench|fuzz|analysis" >&2; exit 2 ;;
+    *) echo "usage: $0 build|test|bench|fuzz" >&2; exit 2 ;;
 esac
 
 missing=""

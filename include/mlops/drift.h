@@ -99,6 +99,8 @@ MLOPS_API int mlops_stat_chi2_contingency(mlops_test_result *out, const double *
  * with the same specification merge (associative and commutative) across
  * threads, processes and hosts. Threading: a profile is `handle`; update one
  * profile per thread and merge them on read (mlops_profile_new_like()).
+ * Updates and merges that fail with MLOPS_ENOMEM or MLOPS_ELIMIT leave the
+ * profile memory-safe but incomplete: free it. Argument errors change nothing.
  */
 typedef struct mlops_profile mlops_profile;
 

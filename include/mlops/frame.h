@@ -112,6 +112,8 @@ MLOPS_API int mlops_frame_column_f32vec(const float **out, const mlops_frame *fr
 /** Borrowed null mask of a column, one byte per row, 1 = null. @thread handle */
 MLOPS_API int mlops_frame_column_nulls(const uint8_t **out, const mlops_frame *frame, size_t column);
 
+/** New frame with copies of rows `rows[0..count)` of `frame`, in that order (repeats allowed). @thread handle */
+MLOPS_API int mlops_frame_take_rows(mlops_frame **out, const mlops_frame *frame, const size_t *rows, size_t count);
 /** New frame with copies of the named columns in the given order. @thread handle */
 MLOPS_API int mlops_frame_select(mlops_frame **out, const mlops_frame *frame, const char *const *columns,
                                  size_t count);

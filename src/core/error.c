@@ -29,7 +29,7 @@ static void error_set(int code, const char *subsystem, int32_t dependency_code, 
     tls_error.public_view.message = tls_error.message;
 }
 
-int mlops__error(int code, const char *subsystem, const char *fmt, ...)
+int (mlops__error)(int code, const char *subsystem, const char *fmt, ...)
 {
     va_list args;
     va_start(args, fmt);
@@ -38,7 +38,7 @@ int mlops__error(int code, const char *subsystem, const char *fmt, ...)
     return code;
 }
 
-int mlops__error_dep(int code, const char *subsystem, int32_t dependency_code, const char *fmt, ...)
+int (mlops__error_dep)(int code, const char *subsystem, int32_t dependency_code, const char *fmt, ...)
 {
     va_list args;
     va_start(args, fmt);
@@ -71,7 +71,7 @@ int mlops__error_prefix(const char *fmt, ...)
     return tls_error.public_view.code;
 }
 
-int mlops__error_null(const char *subsystem, const char *function, const char *argument)
+int (mlops__error_null)(const char *subsystem, const char *function, const char *argument)
 {
     return mlops__error(MLOPS_EINVAL, subsystem, "%s: %s must not be NULL", function, argument);
 }

@@ -44,7 +44,12 @@ static inline double mlops__value_of(uint64_t key)
     memcpy(&value, &bits, sizeof value);
     return value;
 }
-/* Sort `n` keys ascending (LSD radix, bytes that never vary are skipped); `tmp` holds n keys. */
+/*
+ * Sort `n` (< 2^32) keys ascending by LSD radix, skipping digits that never
+ * vary. `tmp` holds n keys, plus MLOPS__SORT_EXTRA keys when n > MLOPS__SORT_SMALL.
+ */
+#define MLOPS__SORT_SMALL 65536
+#define MLOPS__SORT_EXTRA (6 * 2048 / 2)
 void mlops__sort_keys(uint64_t *keys, uint64_t *tmp, size_t n);
 /*
  * Copy `values` without NaN into a new sorted array (mlops__free), counting
@@ -53,6 +58,12 @@ void mlops__sort_keys(uint64_t *keys, uint64_t *tmp, size_t n);
  */
 int mlops__sample_prepare(double **out, size_t *n_out, uint64_t *nan_out, const double *values, size_t n,
                           int finite, const char *what);
+
+/* Copy `values` without NaN (counted) into a new unsorted array; ±Inf and an empty result are refused. */
+int mlops__sample_copy_finite(double **out, size_t *n_out, uint64_t *nan_out, const double *values, size_t n,
+                              const char *what);
+/* Reorder `v` so that v[r] holds the value of rank r for each of the `m` ascending ranks (multi-quickselect). */
+void mlops__select_ranks(double *v, size_t n, const size_t *ranks, size_t m);
 
 /* One pass over two sorted weighted samples: the CDF-difference measures. */
 typedef struct mlops__cdf_walk {

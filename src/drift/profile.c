@@ -408,16 +408,32 @@ static int numeric_update(const mlops_profile *p, mlops__pcol *c, const double *
         for (i = 0; i < len; i++)
             clean &= isfinite(v[i]) != 0;
         if (clean) {
-            /* Fast path: every value is a finite number. */
-            for (i = 0; i < len; i++) {
-                sum += v[i];
+            /* Fast path: every value is a finite number; four partial sums break the add chains. */
+            double s4[4] = {0, 0, 0, 0}, q4[4] = {0, 0, 0, 0};
+            for (i = 0; i + 4 <= len; i += 4) {
+                int j;
+                for (j = 0; j < 4; j++) {
+                    s4[j] += v[i + j];
+                    mn = v[i + j] < mn ? v[i + j] : mn;
+                    mx = v[i + j] > mx ? v[i + j] : mx;
+                }
+            }
+            for (; i < len; i++) {
+                s4[0] += v[i];
                 mn = v[i] < mn ? v[i] : mn;
                 mx = v[i] > mx ? v[i] : mx;
             }
+            sum = (s4[0] + s4[1]) + (s4[2] + s4[3]);
             cnt = len;
             mean_b = sum / (double)cnt;
-            for (i = 0; i < len; i++)
-                m2_b += (v[i] - mean_b) * (v[i] - mean_b);
+            for (i = 0; i + 4 <= len; i += 4) {
+                int j;
+                for (j = 0; j < 4; j++)
+                    q4[j] += (v[i + j] - mean_b) * (v[i + j] - mean_b);
+            }
+            for (; i < len; i++)
+                q4[0] += (v[i] - mean_b) * (v[i] - mean_b);
+            m2_b = (q4[0] + q4[1]) + (q4[2] + q4[3]);
             if (c->nedges)
                 for (i = 0; i < len; i++)
                     c->hist[hist_bin(c->edges, c->nedges, v[i])]++;
@@ -550,7 +566,7 @@ int mlops_profile_update_matrix(mlops_profile *profile, const float *matrix, siz
     return MLOPS_OK;
 }
 
-/* Feed one profile column from frame column `fc`. */
+/* Feed one profile column from frame column `fc`, whose type mlops_profile_update_frame() checked. */
 static int update_from_frame_column(mlops_profile *p, mlops__pcol *c, const mlops_frame *frame, size_t fc)
 {
     int type = mlops_frame_column_type(frame, fc), rc = MLOPS_OK;
@@ -566,9 +582,6 @@ static int update_from_frame_column(mlops_profile *p, mlops__pcol *c, const mlop
                 return rc;
             return numeric_update(p, c, v, nulls, rows);
         }
-        if (type != MLOPS_TYPE_INT64 && type != MLOPS_TYPE_BOOL)
-            return mlops__error(MLOPS_EINVAL, SUB, "profile column \"%s\": frame column type %d is not numeric", c->name,
-                                type);
         for (r0 = 0; r0 < rows && rc == MLOPS_OK; r0 += BLOCK) {
             size_t len = rows - r0 < BLOCK ? rows - r0 : BLOCK;
             if (type == MLOPS_TYPE_INT64) {
@@ -605,13 +618,10 @@ static int update_from_frame_column(mlops_profile *p, mlops__pcol *c, const mlop
             mlops_frame_get_bool(&b, frame, fc, i);
             s = b ? "true" : "false";
             len = strlen(s);
-        } else if (type == MLOPS_TYPE_INT64) {
+        } else { /* INT64, checked by the caller */
             int64_t v = 0;
             mlops_frame_get_int64(&v, frame, fc, i);
             len = (size_t)snprintf(text, sizeof text, "%lld", (long long)v);
-        } else {
-            return mlops__error(MLOPS_EINVAL, SUB, "profile column \"%s\": frame column type %d is not categorical",
-                                c->name, type);
         }
         rc = mlops__pcol_add_category(p, c, s, len);
     }
@@ -626,9 +636,19 @@ int mlops_profile_update_frame(mlops_profile *profile, const mlops_frame *frame)
         return mlops__error_null(SUB, "mlops_profile_update_frame", "profile");
     if (!frame)
         return mlops__error_null(SUB, "mlops_profile_update_frame", "frame");
+    /* Check every column first so that a refused frame changes nothing. */
     for (i = 0; i < profile->ncols; i++) {
+        int type, ok;
         if (mlops_frame_column_index(&fc, frame, profile->cols[i].name) != MLOPS_OK)
             return mlops__error(MLOPS_ENOTFOUND, SUB, "profile column \"%s\": not in the frame", profile->cols[i].name);
+        type = mlops_frame_column_type(frame, fc);
+        ok = profile->cols[i].kind == MLOPS_COLUMN_NUMERIC
+                 ? (type == MLOPS_TYPE_FLOAT64 || type == MLOPS_TYPE_INT64 || type == MLOPS_TYPE_BOOL)
+                 : (type == MLOPS_TYPE_STRING || type == MLOPS_TYPE_INT64 || type == MLOPS_TYPE_BOOL);
+        if (!ok)
+            return mlops__error(MLOPS_EINVAL, SUB, "profile column \"%s\": frame column type %d does not fit a %s column",
+                                profile->cols[i].name, type,
+                                profile->cols[i].kind == MLOPS_COLUMN_NUMERIC ? "numeric" : "categorical");
     }
     for (i = 0; i < profile->ncols; i++) {
         mlops_frame_column_index(&fc, frame, profile->cols[i].name);

@@ -354,12 +354,14 @@ static int raw_extract(raw_side *s, const mlops_frame *f, size_t col, int32_t ki
         s->num = mlops__malloc(sizeof(double) * (rows ? rows : 1));
         if (!s->num)
             return mlops__error(MLOPS_ENOMEM, SUB, "drift report: out of memory");
+        /* Nulls, NaN and +/-Inf are missing values, dropped and counted (as Evidently drops them). */
         for (i = 0; i < rows; i++) {
-            if (nulls[i]) {
+            double v = d ? d[i] : (iv ? (double)iv[i] : (double)bv[i]);
+            if (nulls[i] || !isfinite(v)) {
                 s->nulls++;
                 continue;
             }
-            s->num[s->n++] = d ? d[i] : (iv ? (double)iv[i] : (double)bv[i]);
+            s->num[s->n++] = v;
         }
         return MLOPS_OK;
     }
@@ -402,40 +404,42 @@ static int cmp_tagged(const void *a, const void *b)
     return strcmp(((const tagged_text *)a)->text, ((const tagged_text *)b)->text);
 }
 
-static int cmp_tagged_num(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
 /* Category counts of raw values (texts, or numeric values taken as categories). */
 static int raw_categories(cat_counts *cc, const raw_side *ref, const raw_side *cur, int numeric)
 {
     size_t n = ref->n + cur->n, i, k = 0;
     int rc;
     if (numeric) {
-        double *all = mlops__malloc(sizeof(double) * 2 * (n ? n : 1));
-        if (!all)
-            return mlops__error(MLOPS_ENOMEM, SUB, "drift report: out of memory");
-        for (i = 0; i < ref->n; i++) {
-            all[2 * i] = ref->num[i];
-            all[2 * i + 1] = 0;
-        }
-        for (i = 0; i < cur->n; i++) {
-            all[2 * (ref->n + i)] = cur->num[i];
-            all[2 * (ref->n + i) + 1] = 1;
-        }
-        qsort(all, n, 2 * sizeof(double), cmp_tagged_num);
-        if ((rc = cat_alloc(cc, n))) {
-            mlops__free(all);
+        /* Sort both sides (radix) and walk them together, one category per distinct value. */
+        double *a = NULL, *b = NULL;
+        size_t na = 0, nb = 0, j = 0;
+        uint64_t nans;
+        if (ref->n && (rc = mlops__sample_prepare(&a, &na, &nans, ref->num, ref->n, 1, "reference")))
+            return rc;
+        if (cur->n && (rc = mlops__sample_prepare(&b, &nb, &nans, cur->num, cur->n, 1, "current"))) {
+            mlops__free(a);
             return rc;
         }
-        for (i = 0; i < n; i++) {
-            if (i == 0 || all[2 * i] != all[2 * (i - 1)])
-                k++;
-            (all[2 * i + 1] == 0 ? cc->ref : cc->cur)[k - 1] += 1;
+        if ((rc = cat_alloc(cc, n))) {
+            mlops__free(a);
+            mlops__free(b);
+            return rc;
         }
-        mlops__free(all);
+        i = 0;
+        while (i < na || j < nb) {
+            double x = (j >= nb || (i < na && a[i] <= b[j])) ? a[i] : b[j];
+            while (i < na && a[i] == x) {
+                cc->ref[k] += 1;
+                i++;
+            }
+            while (j < nb && b[j] == x) {
+                cc->cur[k] += 1;
+                j++;
+            }
+            k++;
+        }
+        mlops__free(a);
+        mlops__free(b);
     } else {
         tagged_text *all = mlops__malloc(sizeof *all * (n ? n : 1));
         if (!all)
@@ -609,18 +613,18 @@ static int profile_small_domain(cat_counts *cc, const mlops__pcol *a, const mlop
     return MLOPS_OK;
 }
 
-static double hll_union(const mlops_profile *p, const mlops__pcol *a, const mlops__pcol *b)
+/* Distinct-count estimate of the union of two columns (register-wise maximum). */
+static int hll_union(double *out, const mlops_profile *p, const mlops__pcol *a, const mlops__pcol *b)
 {
     size_t m = (size_t)1 << p->hll_bits, i;
     uint8_t *reg = mlops__malloc(m);
-    double e;
     if (!reg)
-        return NAN;
+        return mlops__error(MLOPS_ENOMEM, SUB, "drift report: out of memory");
     for (i = 0; i < m; i++)
         reg[i] = a->hll[i] > b->hll[i] ? a->hll[i] : b->hll[i];
-    e = mlops__hll_estimate(reg, p->hll_bits);
+    *out = mlops__hll_estimate(reg, p->hll_bits);
     mlops__free(reg);
-    return e;
+    return MLOPS_OK;
 }
 
 /* Proportions of a KLL view in reference-quantile bins: a value on an inner edge belongs to the bin above. */
@@ -641,8 +645,9 @@ static void view_bins(double *out, const mlops__kll_view *v, const double *edges
     }
 }
 
-static int run_profile_column(col_result *r, const mlops_profile *rp, const mlops__pcol *a, const mlops_profile *cp,
-                              const mlops__pcol *b, const report_cfg *cfg)
+/* `rp` is the reference profile; `hll_ok` says both sides keep comparable HyperLogLog registers. */
+static int run_profile_column(col_result *r, const mlops_profile *rp, const mlops__pcol *a, const mlops__pcol *b,
+                              int hll_ok, const report_cfg *cfg)
 {
     cat_counts cc = {0};
     mlops__kll_view va = {0}, vb = {0};
@@ -659,10 +664,17 @@ static int run_profile_column(col_result *r, const mlops_profile *rp, const mlop
         int exact = a->freq.n == a->freq.kept && b->freq.n == b->freq.kept;
         if ((rc = profile_categories(&cc, a, b)))
             return rc;
-        r->n_unique = exact ? (double)cc.k : (a->hll ? hll_union(rp, a, b) : (double)cc.k);
+        r->n_unique = (double)cc.k;
+        if (!exact && hll_ok && (rc = hll_union(&r->n_unique, rp, a, b))) {
+            cat_free(&cc);
+            return rc;
+        }
         r->approximate = !exact;
-        if (r->test == T_AUTO)
+        if (r->test == T_AUTO) {
             r->test = default_test(r->kind, a->count, r->n_unique);
+            if (r->test == T_Z && cc.k > 2)
+                r->test = T_CHISQUARE; /* an "other" bucket makes a third category */
+        }
         rc = run_categorical(r, &cc, cfg);
         cat_free(&cc);
         return rc;
@@ -673,7 +685,9 @@ static int run_profile_column(col_result *r, const mlops_profile *rp, const mlop
             return rc;
         r->n_unique = (double)cc.k;
     } else {
-        r->n_unique = a->hll ? hll_union(rp, a, b) : INFINITY;
+        r->n_unique = INFINITY;
+        if (hll_ok && (rc = hll_union(&r->n_unique, rp, a, b)))
+            return rc;
     }
     if (r->test == T_AUTO)
         r->test = default_test(r->kind, a->count, r->n_unique);
@@ -725,7 +739,6 @@ static int run_profile_column(col_result *r, const mlops_profile *rp, const mlop
 out_free:
     mlops__kll_view_free(&va);
     mlops__kll_view_free(&vb);
-    (void)cp;
     return rc;
 }
 
@@ -821,14 +834,13 @@ static int emit_report(char **json_out, col_result *r, size_t n, const report_cf
                        uint64_t cur_rows)
 {
     mlops__buf b;
-    size_t i, features = 0, drifted = 0, preds = 0, pdrift = 0;
+    size_t i, features = 0, drifted = 0, pdrift = 0;
     double share;
     int rc, first;
     if ((rc = decide(r, n, cfg, 0)) || (rc = decide(r, n, cfg, 1)))
         return rc;
     for (i = 0; i < n; i++) {
         if (r[i].prediction) {
-            preds++;
             pdrift += r[i].drifted;
         } else {
             features++;
@@ -868,7 +880,6 @@ static int emit_report(char **json_out, col_result *r, size_t n, const report_cf
     if ((rc = mlops__buf_status(&b, SUB)) == MLOPS_OK)
         *json_out = mlops__buf_detach(&b, NULL);
     mlops__buf_free(&b);
-    (void)preds;
     return rc;
 }
 
@@ -993,10 +1004,6 @@ int mlops_drift_report_profiles(char **json_out, const mlops_profile *reference,
         return mlops__error_null(SUB, "mlops_drift_report_profiles", "current");
     if ((rc = parse_cfg(&cfg, config_json)))
         goto out_free;
-    if (reference->hll_bits != current->hll_bits || reference->quantile_k != current->quantile_k) {
-        rc = mlops__error(MLOPS_EINVAL, SUB, "drift report: the profiles use different sketch settings");
-        goto out_free;
-    }
     res = mlops__calloc(reference->ncols + 1, sizeof *res);
     if (!res) {
         rc = mlops__error(MLOPS_ENOMEM, SUB, "drift report: out of memory");
@@ -1022,7 +1029,10 @@ int mlops_drift_report_profiles(char **json_out, const mlops_profile *reference,
         size_t ai, bi;
         mlops_profile_column_index(&ai, reference, res[i].name);
         mlops_profile_column_index(&bi, current, res[i].name);
-        if ((rc = run_profile_column(&res[i], reference, &reference->cols[ai], current, &current->cols[bi], &cfg)))
+        if ((rc = run_profile_column(&res[i], reference, &reference->cols[ai], &current->cols[bi],
+                                     reference->distinct && current->distinct &&
+                                         reference->hll_bits == current->hll_bits,
+                                     &cfg)))
             goto out_free;
         finish_threshold(&res[i], &cfg);
     }

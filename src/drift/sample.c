@@ -9,16 +9,48 @@
 
 #include "drift_int.h"
 
-void mlops__sort_keys(uint64_t *keys, uint64_t *tmp, size_t n)
+/* One LSD radix sort over `passes` digits of `bits` bits; `count` holds passes x 2^bits entries. */
+static void radix_passes(uint64_t *keys, uint64_t *tmp, size_t n, int bits, int passes, uint32_t *count)
 {
-    size_t (*count)[256];
-    size_t stack_count[8][256];
+    const uint64_t mask = ((uint64_t)1 << bits) - 1;
+    const size_t buckets = (size_t)1 << bits;
     size_t i;
     int pass;
     uint64_t *src = keys, *dst = tmp;
-    if (n < 2)
-        return;
-    if (n <= 32) {
+    memset(count, 0, sizeof(uint32_t) * buckets * (size_t)passes);
+    for (i = 0; i < n; i++) {
+        uint64_t k = keys[i];
+        for (pass = 0; pass < passes; pass++)
+            count[(size_t)pass * buckets + ((k >> (bits * pass)) & mask)]++;
+    }
+    for (pass = 0; pass < passes; pass++) {
+        uint32_t *c = count + (size_t)pass * buckets, offset = 0;
+        uint64_t *swap;
+        size_t b;
+        int shift = bits * pass;
+        if (c[(src[0] >> shift) & mask] == n)
+            continue; /* every key has the same digit here */
+        for (b = 0; b < buckets; b++) {
+            uint32_t v = c[b];
+            c[b] = offset;
+            offset += v;
+        }
+        for (i = 0; i < n; i++) {
+            uint64_t k = src[i];
+            dst[c[(k >> shift) & mask]++] = k;
+        }
+        swap = src;
+        src = dst;
+        dst = swap;
+    }
+    if (src != keys)
+        memcpy(keys, src, n * sizeof *keys);
+}
+
+void mlops__sort_keys(uint64_t *keys, uint64_t *tmp, size_t n)
+{
+    size_t i;
+    if (n <= 64) {
         for (i = 1; i < n; i++) {
             uint64_t k = keys[i];
             size_t j = i;
@@ -28,36 +60,13 @@ void mlops__sort_keys(uint64_t *keys, uint64_t *tmp, size_t n)
             }
             keys[j] = k;
         }
-        return;
+    } else if (n <= MLOPS__SORT_SMALL) {
+        uint32_t count[8 * 256]; /* 8 KiB: safe on small thread stacks */
+        radix_passes(keys, tmp, n, 8, 8, count);
+    } else {
+        /* Large arrays: 6 passes of 11 bits, counters after the n scratch keys. */
+        radix_passes(keys, tmp, n, 11, 6, (uint32_t *)(void *)(tmp + n));
     }
-    count = stack_count;
-    memset(stack_count, 0, sizeof stack_count);
-    for (i = 0; i < n; i++) {
-        uint64_t k = keys[i];
-        for (pass = 0; pass < 8; pass++)
-            count[pass][(k >> (8 * pass)) & 0xff]++;
-    }
-    for (pass = 0; pass < 8; pass++) {
-        size_t offset = 0, b;
-        uint64_t *swap;
-        int shift = 8 * pass;
-        if (count[pass][(src[0] >> shift) & 0xff] == n)
-            continue; /* every key has the same byte here */
-        for (b = 0; b < 256; b++) {
-            size_t c = count[pass][b];
-            count[pass][b] = offset;
-            offset += c;
-        }
-        for (i = 0; i < n; i++) {
-            uint64_t k = src[i];
-            dst[count[pass][(k >> shift) & 0xff]++] = k;
-        }
-        swap = src;
-        src = dst;
-        dst = swap;
-    }
-    if (src != keys)
-        memcpy(keys, src, n * sizeof *keys);
 }
 
 int mlops__sample_prepare(double **out, size_t *n_out, uint64_t *nan_out, const double *values, size_t n,
@@ -70,7 +79,9 @@ int mlops__sample_prepare(double **out, size_t *n_out, uint64_t *nan_out, const 
     *out = NULL;
     *n_out = 0;
     *nan_out = 0;
-    keys = mlops__malloc(sizeof(uint64_t) * 2 * (n ? n : 1));
+    if (n > UINT32_MAX)
+        return mlops__error(MLOPS_ELIMIT, "drift", "%s sample: %zu values exceed the limit of 2^32 - 1", what, n);
+    keys = mlops__malloc(sizeof(uint64_t) * (2 * (n ? n : 1) + MLOPS__SORT_EXTRA));
     if (!keys)
         return mlops__error(MLOPS_ENOMEM, "drift", "%s sample: out of memory for %zu values", what, n);
     for (i = 0; i < n; i++) {
@@ -176,4 +187,95 @@ int mlops__ks_pvalue(double *p_out, double *d, int32_t *method, uint64_t n1, uin
     *method = mode;
     *p_out = p < 0.0 ? 0.0 : (p > 1.0 ? 1.0 : p);
     return MLOPS_OK;
+}
+
+int mlops__sample_copy_finite(double **out, size_t *n_out, uint64_t *nan_out, const double *values, size_t n,
+                              const char *what)
+{
+    double *copy;
+    size_t i, m = 0;
+    uint64_t nans = 0;
+    *out = NULL;
+    *n_out = 0;
+    *nan_out = 0;
+    copy = mlops__malloc(sizeof(double) * (n ? n : 1));
+    if (!copy)
+        return mlops__error(MLOPS_ENOMEM, "drift", "%s sample: out of memory for %zu values", what, n);
+    for (i = 0; i < n; i++) {
+        double v = values[i];
+        if (isnan(v)) {
+            nans++;
+        } else if (isinf(v)) {
+            mlops__free(copy);
+            return mlops__error(MLOPS_EINVAL, "drift", "%s sample: value %zu is infinite; this measure needs finite values",
+                                what, i);
+        } else {
+            copy[m++] = v;
+        }
+    }
+    if (m == 0) {
+        mlops__free(copy);
+        return mlops__error(MLOPS_EINVAL, "drift", "%s sample: no values (%zu given, %llu NaN)", what, n,
+                            (unsigned long long)nans);
+    }
+    *out = copy;
+    *n_out = m;
+    *nan_out = nans;
+    return MLOPS_OK;
+}
+
+/* Hoare partition around the median of three; afterwards v[0..j] <= pivot <= v[j+1..n). */
+static size_t partition(double *v, size_t n)
+{
+    size_t i = 0, j = n - 1, mid = n / 2;
+    double pivot, t;
+    if (v[mid] < v[0]) { t = v[mid]; v[mid] = v[0]; v[0] = t; }
+    if (v[n - 1] < v[0]) { t = v[n - 1]; v[n - 1] = v[0]; v[0] = t; }
+    if (v[n - 1] < v[mid]) { t = v[n - 1]; v[n - 1] = v[mid]; v[mid] = t; }
+    pivot = v[mid];
+    for (;;) {
+        while (v[i] < pivot)
+            i++;
+        while (pivot < v[j])
+            j--;
+        if (i >= j)
+            return j;
+        t = v[i];
+        v[i++] = v[j];
+        v[j--] = t;
+    }
+}
+
+/* Put in v[r - base] the value of rank r for every rank of `ranks` (ascending); v holds ranks base.. base + n - 1. */
+static void select_ranks(double *v, size_t n, size_t base, const size_t *ranks, size_t m)
+{
+    size_t i;
+    while (m > 0 && n > 16) {
+        size_t j = partition(v, n), left = 0;
+        while (left < m && ranks[left] - base <= j)
+            left++;
+        if (left > 0)
+            select_ranks(v, j + 1, base, ranks, left);
+        v += j + 1;
+        n -= j + 1;
+        base += j + 1;
+        ranks += left;
+        m -= left;
+    }
+    if (m == 0)
+        return;
+    for (i = 1; i < n; i++) {
+        double x = v[i];
+        size_t k = i;
+        while (k > 0 && v[k - 1] > x) {
+            v[k] = v[k - 1];
+            k--;
+        }
+        v[k] = x;
+    }
+}
+
+void mlops__select_ranks(double *v, size_t n, const size_t *ranks, size_t m)
+{
+    select_ranks(v, n, 0, ranks, m);
 }

@@ -37,9 +37,58 @@ static uint64_t rng_next(uint64_t *state)
     return z ^ (z >> 31);
 }
 
+/* Quicksort (median of three, insertion sort below 16) for the short arrays of the sketches. */
+static void quicksort_doubles(double *v, size_t n)
+{
+    while (n > 16) {
+        size_t i = 0, j = n - 1, mid = n / 2;
+        double pivot, t;
+        if (v[mid] < v[0]) { t = v[mid]; v[mid] = v[0]; v[0] = t; }
+        if (v[n - 1] < v[0]) { t = v[n - 1]; v[n - 1] = v[0]; v[0] = t; }
+        if (v[n - 1] < v[mid]) { t = v[n - 1]; v[n - 1] = v[mid]; v[mid] = t; }
+        pivot = v[mid];
+        for (;;) {
+            while (v[i] < pivot)
+                i++;
+            while (pivot < v[j])
+                j--;
+            if (i >= j)
+                break;
+            t = v[i];
+            v[i++] = v[j];
+            v[j--] = t;
+        }
+        /* Recurse into the smaller part, loop on the larger one. */
+        if (j + 1 < n - j - 1) {
+            quicksort_doubles(v, j + 1);
+            v += j + 1;
+            n -= j + 1;
+        } else {
+            quicksort_doubles(v + j + 1, n - j - 1);
+            n = j + 1;
+        }
+    }
+    {
+        size_t i;
+        for (i = 1; i < n; i++) {
+            double x = v[i];
+            size_t k = i;
+            while (k > 0 && v[k - 1] > x) {
+                v[k] = v[k - 1];
+                k--;
+            }
+            v[k] = x;
+        }
+    }
+}
+
 void mlops__sort_doubles(double *values, uint64_t *scratch, size_t n)
 {
     size_t i;
+    if (n <= 4096) {
+        quicksort_doubles(values, n);
+        return;
+    }
     for (i = 0; i < n; i++)
         scratch[i] = mlops__key_of(values[i]);
     mlops__sort_keys(scratch, scratch + n, n);
@@ -60,20 +109,37 @@ static void kll_caps(mlops__kll *s)
     }
 }
 
+/* Items a level's buffer holds: twice the largest capacity, so a level can take a whole compaction from below
+ * even when its own compaction could not run (out of memory). */
+static size_t kll_buf(const mlops__kll *s)
+{
+    return 2 * (size_t)s->k + 2;
+}
+
+static int kll_add_level(mlops__kll *s)
+{
+    if (s->levels >= MLOPS__KLL_MAX_LEVELS)
+        return mlops__error(MLOPS_ELIMIT, SUB, "quantile sketch: more than %d levels", MLOPS__KLL_MAX_LEVELS);
+    s->items[s->levels] = mlops__malloc(sizeof(double) * kll_buf(s));
+    if (!s->items[s->levels])
+        return mlops__error(MLOPS_ENOMEM, SUB, "quantile sketch: out of memory for level %u", s->levels);
+    s->size[s->levels++] = 0;
+    kll_caps(s);
+    return MLOPS_OK;
+}
+
 int mlops__kll_init(mlops__kll *s, uint32_t k, uint64_t seed)
 {
+    int rc;
     memset(s, 0, sizeof *s);
     s->k = k;
     s->rng = seed;
-    s->scratch = mlops__malloc(sizeof(uint64_t) * 2 * ((size_t)k + 1));
-    s->items[0] = mlops__malloc(sizeof(double) * ((size_t)k + 1));
-    if (!s->scratch || !s->items[0]) {
-        mlops__kll_free(s);
+    s->scratch = mlops__malloc(sizeof(uint64_t) * (2 * kll_buf(s) + MLOPS__SORT_EXTRA));
+    if (!s->scratch)
         return mlops__error(MLOPS_ENOMEM, SUB, "quantile sketch: out of memory");
-    }
-    s->levels = 1;
-    kll_caps(s);
-    return MLOPS_OK;
+    if ((rc = kll_add_level(s)))
+        mlops__kll_free(s);
+    return rc;
 }
 
 void mlops__kll_free(mlops__kll *s)
@@ -88,50 +154,59 @@ void mlops__kll_free(mlops__kll *s)
     s->levels = 0;
 }
 
-static int kll_push(mlops__kll *s, uint32_t h, double v);
-
-/* Sort level h and move every other item up one level; an odd item out stays. */
+/*
+ * Sort level h and move every other item (random offset) up one level; an
+ * odd item out stays. Everything that can fail (a new level, room above)
+ * happens before level h changes, so a failure leaves the sketch consistent.
+ */
 static int kll_compact(mlops__kll *s, uint32_t h)
 {
     uint32_t size = s->size[h], pairs = size / 2, i, off;
-    double *lv = s->items[h], kept = 0.0;
-    int odd = size % 2, rc = MLOPS_OK;
-    if (h + 1 >= MLOPS__KLL_MAX_LEVELS)
-        return mlops__error(MLOPS_ELIMIT, SUB, "quantile sketch: more than %d levels", MLOPS__KLL_MAX_LEVELS);
-    if (h + 1 == s->levels) {
-        s->items[h + 1] = mlops__malloc(sizeof(double) * ((size_t)s->k + 1));
-        if (!s->items[h + 1])
-            return mlops__error(MLOPS_ENOMEM, SUB, "quantile sketch: out of memory for level %u", h + 1);
-        s->size[h + 1] = 0;
-        s->levels++;
-        kll_caps(s);
-    }
+    double *lv = s->items[h], *up, kept = 0.0;
+    int odd = size % 2, rc;
+    if (h + 1 == s->levels && (rc = kll_add_level(s)))
+        return rc;
+    if (s->size[h + 1] + pairs > kll_buf(s) && (rc = kll_compact(s, h + 1)))
+        return rc;
     mlops__sort_doubles(lv, s->scratch, size);
     if (odd)
         kept = lv[size - 1];
     off = (uint32_t)(rng_next(&s->rng) & 1);
+    up = s->items[h + 1];
     for (i = 0; i < pairs; i++)
-        lv[i] = lv[2 * i + off];
+        up[s->size[h + 1]++] = lv[2 * i + off];
     s->size[h] = 0;
-    s->compacted_weight += (uint64_t)1 << h;
-    for (i = 0; i < pairs && rc == MLOPS_OK; i++)
-        rc = kll_push(s, h + 1, lv[i]);
     if (odd)
         lv[s->size[h]++] = kept;
+    s->compacted_weight += (uint64_t)1 << h;
+    return s->size[h + 1] >= s->cap[h + 1] ? kll_compact(s, h + 1) : MLOPS_OK;
+}
+
+/*
+ * Append one item of weight 2^h, compacting the level first when it is full.
+ * When that compaction fails the item is still kept while the buffer has
+ * room (*stored says whether it was), and the error goes back.
+ */
+static int kll_push(mlops__kll *s, uint32_t h, double v, int *stored)
+{
+    int rc = MLOPS_OK;
+    *stored = 0;
+    if (s->size[h] >= s->cap[h]) {
+        rc = kll_compact(s, h);
+        if (rc && s->size[h] >= kll_buf(s))
+            return rc;
+    }
+    s->items[h][s->size[h]++] = v;
+    *stored = 1;
     return rc;
 }
 
-static int kll_push(mlops__kll *s, uint32_t h, double v)
+int mlops__kll_update_slow(mlops__kll *s, double v)
 {
-    s->items[h][s->size[h]++] = v;
-    if (s->size[h] >= s->cap[h])
-        return kll_compact(s, h);
-    return MLOPS_OK;
-}
-
-int mlops__kll_update_slow(mlops__kll *s)
-{
-    return kll_compact(s, 0);
+    int stored;
+    int rc = kll_push(s, 0, v, &stored);
+    s->n += (uint64_t)stored;
+    return rc;
 }
 
 int mlops__kll_merge(mlops__kll *into, const mlops__kll *from)
@@ -139,18 +214,17 @@ int mlops__kll_merge(mlops__kll *into, const mlops__kll *from)
     uint32_t h, i;
     int rc = MLOPS_OK;
     for (h = 0; h < from->levels && rc == MLOPS_OK; h++) {
-        while (into->levels <= h) {
-            into->items[into->levels] = mlops__malloc(sizeof(double) * ((size_t)into->k + 1));
-            if (!into->items[into->levels])
-                return mlops__error(MLOPS_ENOMEM, SUB, "quantile sketch: out of memory for level %u", into->levels);
-            into->size[into->levels++] = 0;
-            kll_caps(into);
+        while (into->levels <= h && rc == MLOPS_OK)
+            rc = kll_add_level(into);
+        for (i = 0; i < from->size[h] && rc == MLOPS_OK; i++) {
+            int stored;
+            rc = kll_push(into, h, from->items[h][i], &stored);
         }
-        for (i = 0; i < from->size[h] && rc == MLOPS_OK; i++)
-            rc = kll_push(into, h, from->items[h][i]);
     }
-    into->n += from->n;
-    into->compacted_weight += from->compacted_weight;
+    if (rc == MLOPS_OK) {
+        into->n += from->n;
+        into->compacted_weight += from->compacted_weight;
+    }
     return rc;
 }
 
@@ -171,8 +245,8 @@ int mlops__kll_sorted(mlops__kll_view *out, const mlops__kll *s)
         /* Sort a copy of each level and merge the runs one by one. */
         double *tmpv = mlops__malloc(sizeof(double) * (total ? total : 1));
         double *tmpw = mlops__malloc(sizeof(double) * (total ? total : 1));
-        double *lv0 = mlops__malloc(sizeof(double) * ((size_t)s->k + 1));
-        uint64_t *scr = mlops__malloc(sizeof(uint64_t) * 2 * ((size_t)s->k + 1));
+        double *lv0 = mlops__malloc(sizeof(double) * kll_buf(s));
+        uint64_t *scr = mlops__malloc(sizeof(uint64_t) * (2 * kll_buf(s) + MLOPS__SORT_EXTRA));
         size_t len = 0;
         if (!tmpv || !tmpw || !lv0 || !scr) {
             mlops__free(tmpv);
@@ -430,7 +504,7 @@ int mlops__freq_merge(mlops__freq *into, const mlops__freq *from)
         big.key_len = mlops__calloc(total, sizeof(uint32_t));
         big.hash = mlops__calloc(total, sizeof(uint64_t));
         big.count = mlops__calloc(total, sizeof(uint64_t));
-        sorted = mlops__malloc(sizeof(uint64_t) * 2 * ((size_t)total + 1));
+        sorted = mlops__malloc(sizeof(uint64_t) * (2 * ((size_t)total + 1) + MLOPS__SORT_EXTRA));
         if (!big.slots || !big.key || !big.key_len || !big.hash || !big.count || !sorted) {
             rc = mlops__error(MLOPS_ENOMEM, SUB, "category counts: out of memory while merging");
             goto out_free_big;
@@ -484,14 +558,10 @@ double mlops__freq_error(const mlops__freq *f)
 
 int mlops__kll_set_levels(mlops__kll *s, uint32_t levels)
 {
-    while (s->levels < levels) {
-        s->items[s->levels] = mlops__malloc(sizeof(double) * ((size_t)s->k + 1));
-        if (!s->items[s->levels])
-            return mlops__error(MLOPS_ENOMEM, SUB, "quantile sketch: out of memory for level %u", s->levels);
-        s->size[s->levels++] = 0;
-    }
-    kll_caps(s);
-    return MLOPS_OK;
+    int rc = MLOPS_OK;
+    while (s->levels < levels && rc == MLOPS_OK)
+        rc = kll_add_level(s);
+    return rc;
 }
 
 int mlops__freq_put(mlops__freq *f, const char *key, uint32_t len, uint64_t count)

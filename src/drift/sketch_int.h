@@ -25,20 +25,22 @@ typedef struct mlops__kll {
     uint64_t compacted_weight;                /* sum of 2^h over compactions: worst-case rank error */
     uint32_t size[MLOPS__KLL_MAX_LEVELS];
     uint32_t cap[MLOPS__KLL_MAX_LEVELS];
-    double *items[MLOPS__KLL_MAX_LEVELS];     /* level h holds up to k + 1 items of weight 2^h */
-    uint64_t *scratch;                        /* 2 (k + 1) keys for sorting */
+    double *items[MLOPS__KLL_MAX_LEVELS];     /* level h: items of weight 2^h, buffer of 2k + 2 */
+    uint64_t *scratch;                        /* sorting scratch for one level */
 } mlops__kll;
 
 int mlops__kll_init(mlops__kll *s, uint32_t k, uint64_t seed);
 void mlops__kll_free(mlops__kll *s);
-/* Compact level 0 (and up) once it is full. */
-int mlops__kll_update_slow(mlops__kll *s);
+/* Add one value when level 0 is full: compact first (allocating a level when the stream outgrows them). */
+int mlops__kll_update_slow(mlops__kll *s, double v);
 /* Add one value; allocates only when a new level appears. */
 static inline int mlops__kll_update(mlops__kll *s, double v)
 {
+    if (s->size[0] >= s->cap[0])
+        return mlops__kll_update_slow(s, v);
     s->items[0][s->size[0]++] = v;
     s->n++;
-    return s->size[0] >= s->cap[0] ? mlops__kll_update_slow(s) : 0;
+    return 0;
 }
 /* Add every item of `from` at its level into `into` (same k). */
 int mlops__kll_merge(mlops__kll *into, const mlops__kll *from);

@@ -403,8 +403,8 @@ static double psi_sum(const double *p, const double *q, size_t k, double eps)
 int mlops_stat_psi(mlops_test_result *out, double *edges, size_t edges_cap, const double *ref, size_t n_ref,
                    const double *cur, size_t n_cur, uint32_t bins, int32_t binning, double epsilon)
 {
-    double *a, *b, *e = NULL, *pr = NULL, *pc = NULL;
-    size_t na, nb, i;
+    double *a, *e = NULL, *pr = NULL, *pc = NULL;
+    size_t na, nb, i, nr = 0, *ranks = NULL;
     int rc;
     if ((rc = check_pair("mlops_stat_psi", out, ref, cur)))
         return rc;
@@ -421,15 +421,31 @@ int mlops_stat_psi(mlops_test_result *out, double *edges, size_t edges_cap, cons
     if (epsilon == 0.0)
         epsilon = 1e-4;
     result_init(out);
-    if ((rc = prepare_pair(&a, &na, &b, &nb, out, ref, n_ref, cur, n_cur, 1)))
+    /* The reference gives up only the order statistics the edges need (multi-quickselect); nothing is sorted. */
+    if ((rc = mlops__sample_copy_finite(&a, &na, &out->nan_ref, ref, n_ref, "reference")))
         return mlops__error_prefix("mlops_stat_psi");
     e = mlops__malloc(sizeof(double) * ((size_t)bins + 1));
     pr = mlops__calloc(bins, sizeof(double));
     pc = mlops__calloc(bins, sizeof(double));
-    if (!e || !pr || !pc) {
+    ranks = mlops__malloc(sizeof(size_t) * 2 * ((size_t)bins + 1));
+    if (!e || !pr || !pc || !ranks) {
         rc = mlops__error(MLOPS_ENOMEM, SUB, "mlops_stat_psi: out of memory");
         goto out_free;
     }
+    if (binning == MLOPS_BINS_WIDTH) {
+        ranks[nr++] = 0;
+        if (na > 1)
+            ranks[nr++] = na - 1;
+    } else {
+        for (i = 0; i <= bins; i++) {
+            size_t lo = (size_t)floor((double)i / (double)bins * (double)(na - 1));
+            if (nr == 0 || ranks[nr - 1] < lo)
+                ranks[nr++] = lo;
+            if (lo + 1 < na && ranks[nr - 1] < lo + 1)
+                ranks[nr++] = lo + 1;
+        }
+    }
+    mlops__select_ranks(a, na, ranks, nr);
     for (i = 0; i <= bins; i++) {
         if (binning == MLOPS_BINS_WIDTH) {
             double step = (a[na - 1] - a[0]) / (double)bins;
@@ -443,8 +459,27 @@ int mlops_stat_psi(mlops_test_result *out, double *edges, size_t edges_cap, cons
     }
     for (i = 0; i < na; i++)
         pr[bin_of(e, bins, a[i])] += 1.0;
-    for (i = 0; i < nb; i++)
-        pc[bin_of(e, bins, b[i])] += 1.0;
+    nb = 0;
+    for (i = 0; i < n_cur; i++) {
+        double v = cur[i];
+        if (isnan(v)) {
+            out->nan_cur++;
+            continue;
+        }
+        if (isinf(v)) {
+            rc = mlops__error(MLOPS_EINVAL, SUB,
+                              "mlops_stat_psi: current sample: value %zu is infinite; this measure needs finite values", i);
+            goto out_free;
+        }
+        pc[bin_of(e, bins, v)] += 1.0;
+        nb++;
+    }
+    if (nb == 0) {
+        rc = mlops__error(MLOPS_EINVAL, SUB, "mlops_stat_psi: current sample: no values (%zu given)", n_cur);
+        goto out_free;
+    }
+    out->n_ref = na;
+    out->n_cur = nb;
     for (i = 0; i < bins; i++) {
         pr[i] /= (double)na;
         pc[i] /= (double)nb;
@@ -454,7 +489,7 @@ int mlops_stat_psi(mlops_test_result *out, double *edges, size_t edges_cap, cons
         memcpy(edges, e, sizeof(double) * ((size_t)bins + 1));
 out_free:
     mlops__free(a);
-    mlops__free(b);
+    mlops__free(ranks);
     mlops__free(e);
     mlops__free(pr);
     mlops__free(pc);

@@ -171,7 +171,6 @@ static int list_one(void *arg, int64_t start, int64_t end, int64_t rows, int64_t
     list_ctx *c = arg;
     window_head(c, start, end, rows);
     mlops__buf_printf(c->buf, ",\"bytes\":%zu,\"updated_us\":%lld}", len, (long long)updated);
-    (void)blob;
     return MLOPS_OK;
 }
 
@@ -193,7 +192,6 @@ static int trend_one(void *arg, int64_t start, int64_t end, int64_t rows, int64_
     mlops__buf_puts(c->buf, report);
     mlops__buf_putc(c->buf, '}');
     mlops_free(report);
-    (void)updated;
     return MLOPS_OK;
 }
 

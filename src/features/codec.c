@@ -2,6 +2,7 @@
  * The key and payload encodings described in features_int.h, and the small
  * helpers every read shares.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "features_int.h"
@@ -102,9 +103,10 @@ int mlops__fs_payload_encode(mlops__buf *buf, const fs_view *view, const size_t 
     size_t i, var = 0;
 
     /* The fixed part first (zeroed), then string bytes appended behind it. */
+    static const uint8_t zeros[256];
     buf->len = 0;
-    for (i = 0; i < view->fixed_bytes; i++)
-        mlops__buf_putc(buf, 0);
+    for (i = 0; i < view->fixed_bytes; i += sizeof zeros)
+        mlops__buf_append(buf, zeros, view->fixed_bytes - i < sizeof zeros ? view->fixed_bytes - i : sizeof zeros);
     if (buf->failed)
         return mlops__buf_status(buf, "features");
     for (i = 0; i < view->feature_count; i++) {
@@ -198,6 +200,33 @@ int mlops__fs_read_options(mlops_read_options *out, const mlops_read_options *in
                             (int)in->definition_version);
     *out = *in;
     return MLOPS_OK;
+}
+
+int mlops__fs_secure_delete_on(int64_t *previous, mlops_db *db)
+{
+    mlops__stmt *stmt = NULL;
+    int rc;
+    *previous = 1;
+    if ((rc = mlops__db_prepare(&stmt, db, "PRAGMA secure_delete")))
+        return rc;
+    rc = mlops__stmt_step(stmt);
+    if (rc == MLOPS__ROW) {
+        *previous = mlops__stmt_int64(stmt, 0);
+        rc = MLOPS_OK;
+    }
+    mlops__stmt_release(stmt);
+    if (rc)
+        return rc;
+    return *previous == 1 ? MLOPS_OK : mlops__db_exec(db, "PRAGMA secure_delete = 1");
+}
+
+void mlops__fs_secure_delete_restore(mlops_db *db, int64_t previous)
+{
+    char sql[48];
+    if (previous == 1)
+        return;
+    snprintf(sql, sizeof sql, "PRAGMA secure_delete = %d", (int)previous);
+    mlops__db_exec(db, sql);
 }
 
 void mlops_ingest_options_init(mlops_ingest_options *options)

@@ -141,6 +141,14 @@ int mlops__fs_key_cmp(const uint8_t *a, size_t alen, const uint8_t *b, size_t bl
 /* The view's TTL check: 1 when a value at `event_time` is still valid at `at`. */
 int mlops__fs_fresh(const fs_view *view, int64_t event_time, int64_t at);
 
+/*
+ * Turn SQLite's secure_delete on for this connection (the previous value in
+ * `*previous`), so that bytes of rows the feature store replaces or deletes
+ * are overwritten when freed, whatever the build's default; and restore it.
+ */
+int mlops__fs_secure_delete_on(int64_t *previous, mlops_db *db);
+void mlops__fs_secure_delete_restore(mlops_db *db, int64_t previous);
+
 /* Ingest with an optional set of frame columns to ignore (used by quarantine retry). */
 int mlops__fs_ingest(mlops_ingest_report *report, mlops_db *db, const char *view, const mlops_frame *frame,
                      const mlops_ingest_options *options, const uint8_t *ignored_columns);

@@ -3,9 +3,10 @@
  *
  * A forget deletes the key's rows from the history, the online table and
  * the quarantine of every view of the entity in one transaction, with
- * SQLite's secure_delete on so freed cells and pages are overwritten, then
- * truncates the write-ahead log so no older page image with the key stays
- * in it. The audit entry carries a keyed BLAKE2b hash of each key, under a
+ * SQLite's secure_delete on so freed cells and pages are overwritten (every
+ * feature store write that replaces rows runs that way too, so no older
+ * copy lingers in freed space), then truncates the write-ahead log so no
+ * older page image with the key stays in it. The audit entry carries a keyed BLAKE2b hash of each key, under a
  * secret kept in the database: the same key hashes the same way (so a later
  * request can be matched) but the hash does not reveal the key.
  */
@@ -107,7 +108,7 @@ int mlops_features_forget(int64_t *removed_out, mlops_db *db, const char *entity
     char hex[65], object[96];
     size_t cols[8], rows, row;
     mlops__buf key, details;
-    int64_t removed = 0;
+    int64_t removed = 0, secure_delete = 1;
     int rc;
 
     if (removed_out)
@@ -125,7 +126,7 @@ int mlops_features_forget(int64_t *removed_out, mlops_db *db, const char *entity
     if ((rc = mlops__fs_key_columns(cols, &def, keys, "forget: keys")))
         goto out_free;
     rows = mlops_frame_rows(keys);
-    if ((rc = mlops__db_exec(db, "PRAGMA secure_delete = ON")))
+    if ((rc = mlops__fs_secure_delete_on(&secure_delete, db)))
         goto out_free;
     if ((rc = mlops__tx_begin(db)))
         goto out_secure;
@@ -151,7 +152,7 @@ int mlops_features_forget(int64_t *removed_out, mlops_db *db, const char *entity
 out_end:
     rc = mlops__tx_end(db, rc);
 out_secure:
-    mlops__db_exec(db, "PRAGMA secure_delete = OFF");
+    mlops__fs_secure_delete_restore(db, secure_delete);
     if (rc == MLOPS_OK)
         rc = truncate_log(db);
 out_free:
@@ -203,8 +204,11 @@ int mlops_features_stats(char **out, mlops_db *db, const char *view)
     if (!view)
         return mlops__error_null("features", "mlops_features_stats", "view");
     mlops__buf_init(&json);
-    if ((rc = mlops__fs_view_load(&current, db, view, 0)))
+    /* Counts and null rates from one snapshot. */
+    if ((rc = mlops__tx_begin_read(db)))
         return rc;
+    if ((rc = mlops__fs_view_load(&current, db, view, 0)))
+        goto out_end;
     names = mlops__calloc(current->feature_count, sizeof *names);
     nulls = mlops__calloc(current->feature_count, sizeof *nulls);
     if (!names || !nulls) {
@@ -252,15 +256,18 @@ int mlops_features_stats(char **out, mlops_db *db, const char *view)
         mlops__buf_printf(&json, ",\"null_rate\":%s}", rate);
     }
     mlops__buf_puts(&json, "]}");
-    if ((rc = mlops__buf_status(&json, "features")) == MLOPS_OK)
-        *out = mlops__buf_detach(&json, NULL);
+    rc = mlops__buf_status(&json, "features");
 out_release:
     mlops__stmt_release(stmt);
 out_free:
-    mlops__buf_free(&json);
     mlops__free(names);
     mlops__free(nulls);
     mlops__fs_plan_free(plan);
     mlops__fs_view_free(current);
+out_end:
+    rc = mlops__tx_end(db, rc);
+    if (rc == MLOPS_OK)
+        *out = mlops__buf_detach(&json, NULL);
+    mlops__buf_free(&json);
     return rc;
 }

@@ -291,7 +291,6 @@ typedef struct writer {
     mlops_db *db;
     const fs_view *view;
     int64_t system_time;
-    mlops__stmt *online_get;
     mlops__stmt *history_probe;
     mlops__stmt *history_put;
     mlops__stmt *online_put;
@@ -300,7 +299,6 @@ typedef struct writer {
 
 static void writer_release(writer *w)
 {
-    mlops__stmt_release(w->online_get);
     mlops__stmt_release(w->history_probe);
     mlops__stmt_release(w->history_put);
     mlops__stmt_release(w->online_put);
@@ -310,17 +308,20 @@ static void writer_release(writer *w)
 static int writer_prepare(writer *w)
 {
     int rc;
-    if ((rc = mlops__db_prepare(&w->online_get, w->db,
-                                "SELECT event_time, version, payload FROM fs_online WHERE view_id = ?1 AND key = ?2")) ||
-        (rc = mlops__db_prepare(&w->history_probe, w->db,
+    if ((rc = mlops__db_prepare(&w->history_probe, w->db,
                                 "SELECT version, payload FROM fs_history WHERE view_id = ?1 AND key = ?2 AND "
                                 "event_time = ?3 ORDER BY system_time DESC LIMIT 1")) ||
         (rc = mlops__db_prepare(&w->history_put, w->db,
                                 "INSERT INTO fs_history(view_id, key, event_time, system_time, version, payload) "
                                 "VALUES (?1, ?2, ?3, ?4, ?5, ?6)")) ||
         (rc = mlops__db_prepare(&w->online_put, w->db,
-                                "INSERT OR REPLACE INTO fs_online(view_id, key, event_time, system_time, version, "
-                                "payload) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")) ||
+                                "INSERT INTO fs_online(view_id, key, event_time, system_time, version, payload) "
+                                "VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (view_id, key) DO UPDATE SET "
+                                "event_time = excluded.event_time, system_time = excluded.system_time, "
+                                "version = excluded.version, payload = excluded.payload "
+                                "WHERE excluded.event_time > fs_online.event_time OR "
+                                "(excluded.event_time = fs_online.event_time AND "
+                                "(excluded.version <> fs_online.version OR excluded.payload <> fs_online.payload))")) ||
         (rc = mlops__db_prepare(&w->quarantine_put, w->db,
                                 "INSERT INTO fs_quarantine(view_id, key, event_time, system_time, version, payload, "
                                 "rule, column_name, message) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)")))
@@ -328,11 +329,11 @@ static int writer_prepare(writer *w)
     return MLOPS_OK;
 }
 
-static int same_payload(mlops__stmt *stmt, int version_col, const fs_view *view, const ingest_row *r)
+/* Does the probed row (version, payload) equal `r`? */
+static int same_payload(mlops__stmt *stmt, const fs_view *view, const ingest_row *r)
 {
-    return mlops__stmt_int64(stmt, version_col) == view->version &&
-           mlops__stmt_bytes(stmt, version_col + 1) == r->payload_len &&
-           memcmp(mlops__stmt_blob(stmt, version_col + 1), r->payload, r->payload_len) == 0;
+    return mlops__stmt_int64(stmt, 0) == view->version && mlops__stmt_bytes(stmt, 1) == r->payload_len &&
+           memcmp(mlops__stmt_blob(stmt, 1), r->payload, r->payload_len) == 0;
 }
 
 static int bind_row(mlops__stmt *stmt, const writer *w, const ingest_row *r)
@@ -357,57 +358,44 @@ static int run_put(mlops__stmt *stmt, const writer *w, const ingest_row *r)
     return rc == MLOPS_DONE ? MLOPS_OK : rc;
 }
 
+/* The newest history row at the key and event time of `r`: is it equal to `r`? */
+static int probe_duplicate(int *duplicate, writer *w, const ingest_row *r)
+{
+    mlops__stmt *stmt = w->history_probe;
+    int rc;
+    *duplicate = 0;
+    if (!(rc = mlops__stmt_bind_int64(stmt, 1, w->view->id)) &&
+        !(rc = mlops__stmt_bind_blob(stmt, 2, r->key, r->key_len)) &&
+        !(rc = mlops__stmt_bind_int64(stmt, 3, r->event_time)))
+        rc = mlops__stmt_step(stmt);
+    if (rc == MLOPS__ROW)
+        *duplicate = same_payload(stmt, w->view, r);
+    if (rc == MLOPS__ROW || rc == MLOPS_DONE)
+        rc = MLOPS_OK;
+    mlops__stmt_reset(stmt);
+    return rc;
+}
+
 /*
- * Store one row: skipped when identical to the stored row for its key and
- * event time; the online row moves only to a newer (event time, system time).
+ * Store one row. The online upsert moves the latest row only to a newer
+ * event time, or to a correction at the same event time; when it does, the
+ * row cannot equal any stored row and goes straight to the history. When it
+ * does not (a late row, or the latest row again), the newest history row at
+ * the same key and event time decides whether the row is a duplicate.
  */
 static int write_row(int *written, writer *w, const ingest_row *r)
 {
-    int online, newer = 1, duplicate = 0;
-    int64_t online_time = 0;
-    int rc;
+    int rc, duplicate = 0;
 
     *written = 0;
-    if ((rc = mlops__stmt_bind_int64(w->online_get, 1, w->view->id)) ||
-        (rc = mlops__stmt_bind_blob(w->online_get, 2, r->key, r->key_len)))
-        goto out_reset;
-    online = mlops__stmt_step(w->online_get);
-    if (online == MLOPS__ROW) {
-        online_time = mlops__stmt_int64(w->online_get, 0);
-        newer = r->event_time >= online_time;
-        duplicate = r->event_time == online_time && same_payload(w->online_get, 1, w->view, r);
-    } else if (online != MLOPS_DONE) {
-        rc = online;
-        goto out_reset;
-    }
-    mlops__stmt_reset(w->online_get);
-    if (online == MLOPS__ROW && r->event_time < online_time) {
-        if ((rc = mlops__stmt_bind_int64(w->history_probe, 1, w->view->id)) ||
-            (rc = mlops__stmt_bind_blob(w->history_probe, 2, r->key, r->key_len)) ||
-            (rc = mlops__stmt_bind_int64(w->history_probe, 3, r->event_time)))
-            goto out_reset_probe;
-        rc = mlops__stmt_step(w->history_probe);
-        if (rc == MLOPS__ROW)
-            duplicate = same_payload(w->history_probe, 0, w->view, r);
-        else if (rc != MLOPS_DONE)
-            goto out_reset_probe;
-        rc = MLOPS_OK;
-out_reset_probe:
-        mlops__stmt_reset(w->history_probe);
-        if (rc)
-            return rc;
-    }
-    if (duplicate)
-        return MLOPS_OK;
-    if ((rc = run_put(w->history_put, w, r)))
+    if ((rc = run_put(w->online_put, w, r)))
         return rc;
-    if (newer && (rc = run_put(w->online_put, w, r)))
+    if (mlops__db_changes(w->db) == 0 && ((rc = probe_duplicate(&duplicate, w, r)) || duplicate))
+        return rc;
+    if ((rc = run_put(w->history_put, w, r)))
         return rc;
     *written = 1;
     return MLOPS_OK;
-out_reset:
-    mlops__stmt_reset(w->online_get);
-    return rc;
 }
 
 static int quarantine_row(writer *w, const mlops__buf *key, int key_null, int64_t event_time, int time_null,
@@ -529,6 +517,7 @@ int mlops__fs_ingest(mlops_ingest_report *report, mlops_db *db, const char *view
     int64_t *times = NULL;
     uint8_t *time_nulls = NULL, *bad = NULL;
     size_t rows = mlops_frame_rows(frame), row, count = 0, i;
+    int64_t secure_delete = 1;
     violation v;
     writer w;
     int rc;
@@ -573,8 +562,10 @@ int mlops__fs_ingest(mlops_ingest_report *report, mlops_db *db, const char *view
     }
     if ((rc = encode_rows(&list, &count, &arena, view, &cols, frame, bad, times)))
         goto out_free;
-    if ((rc = mlops__tx_begin(db)))
+    if ((rc = mlops__fs_secure_delete_on(&secure_delete, db)))
         goto out_free;
+    if ((rc = mlops__tx_begin(db)))
+        goto out_secure;
     w.db = db;
     w.view = view;
     if ((rc = next_system_time(&w.system_time, db)) || (rc = writer_prepare(&w)))
@@ -603,6 +594,8 @@ out_end:
         report->rows_written = 0;
         report->rows_duplicate = 0;
     }
+out_secure:
+    mlops__fs_secure_delete_restore(db, secure_delete);
 out_free:
     mlops__buf_free(&arena);
     mlops__free(list);
@@ -732,6 +725,7 @@ int mlops_features_quarantine_retry(mlops_ingest_report *report, mlops_db *db, c
     mlops__stmt *stmt = NULL;
     uint8_t *ignored = NULL;
     size_t id_col, i, c, rows;
+    int64_t secure_delete = 1;
     int rc;
 
     if (!report)
@@ -758,8 +752,10 @@ int mlops_features_quarantine_retry(mlops_ingest_report *report, mlops_db *db, c
     for (i = 0; i < QUARANTINE_META_COUNT; i++)
         if (mlops_frame_column_index(&c, frame, quarantine_meta[i]) == MLOPS_OK)
             ignored[c] = 1;
-    if ((rc = mlops__tx_begin(db)))
+    if ((rc = mlops__fs_secure_delete_on(&secure_delete, db)))
         goto out_free;
+    if ((rc = mlops__tx_begin(db)))
+        goto out_secure;
     if ((rc = mlops__db_prepare(&stmt, db, "DELETE FROM fs_quarantine WHERE id = ?1 AND view_id = ?2")))
         goto out_end;
     for (i = 0; i < rows && rc == MLOPS_OK; i++) {
@@ -785,6 +781,8 @@ int mlops_features_quarantine_retry(mlops_ingest_report *report, mlops_db *db, c
         rc = mlops__fs_ingest(report, db, view, frame, &options, ignored);
 out_end:
     rc = mlops__tx_end(db, rc);
+out_secure:
+    mlops__fs_secure_delete_restore(db, secure_delete);
 out_free:
     mlops__free(ignored);
     mlops__fs_view_free(def);

@@ -333,16 +333,19 @@ int mlops_features_join(mlops_frame **out, mlops_db *db, const mlops_frame *enti
     mlops__buf_init(&q.arena);
     if ((rc = group_refs(&groups, &group_count, refs, ref_count)))
         return rc;
+    /* Every view is read from one snapshot, even while another connection writes. */
+    if ((rc = mlops__tx_begin_read(db)))
+        goto out_free;
     if (opt.definition_version && group_count > 1) {
         rc = mlops__error(MLOPS_EINVAL, "features", "join: a definition version applies to a one-view join only");
-        goto out_free;
+        goto out_end;
     }
     for (g = 0; g < group_count; g++)
         if ((rc = mlops__fs_plan_new(&groups[g].plan, db, groups[g].view, opt.definition_version, groups[g].features,
                                      groups[g].count)))
-            goto out_free;
+            goto out_end;
     if ((rc = mlops_frame_clone(&frame, entities)))
-        goto out_free;
+        goto out_end;
     first_out_col = mlops_frame_columns(frame);
     for (r = 0; r < ref_count; r++) {
         for (g = 0; g < group_count; g++)
@@ -352,18 +355,20 @@ int mlops_features_join(mlops_frame **out, mlops_db *db, const mlops_frame *enti
                     rc = mlops_frame_add_column(frame, refs[r], feat->type,
                                                 feat->type == MLOPS_TYPE_F32VEC ? feat->dim : 0);
                     if (rc)
-                        goto out_free;
+                        goto out_end;
                 }
     }
     for (g = 0; g < group_count; g++) {
         const fs_entity *entity = &groups[g].plan->view->entity;
         if (!same_entity(q.entity, entity) &&
             (rc = query_set_build(&q, entity, entities, ts_col, groups[g].view)))
-            goto out_free;
+            goto out_end;
         q.entity = entity;
         if ((rc = merge_view(frame, first_out_col, &groups[g], &q, db, opt.as_of_system_time)))
-            goto out_free;
+            goto out_end;
     }
+out_end:
+    rc = mlops__tx_end(db, rc);
 out_free:
     query_set_clear(&q);
     groups_free(groups, group_count);

@@ -69,9 +69,12 @@ static int read_keys(mlops_frame **out, mlops_db *db, const char *view, const ml
         return mlops__error_null("features", function, "features");
     if ((rc = mlops__fs_read_options(&opt, options)))
         return rc;
-    if ((rc = mlops__fs_plan_new(&plan, db, view, opt.definition_version, features, count)))
+    /* One snapshot for the definitions and every key. */
+    if ((rc = mlops__tx_begin_read(db)))
         return rc;
     mlops__buf_init(&key);
+    if ((rc = mlops__fs_plan_new(&plan, db, view, opt.definition_version, features, count)))
+        goto out_free;
     nkeys = plan->view->entity.key_count;
     first_feature = nkeys + 2;
     rows = mlops_frame_rows(keys);
@@ -120,6 +123,7 @@ static int read_keys(mlops_frame **out, mlops_db *db, const char *view, const ml
         rc = MLOPS_OK;
 out_free:
     mlops__stmt_release(l.stmt);
+    rc = mlops__tx_end(db, rc);
     mlops__buf_free(&key);
     mlops__fs_plan_free(plan);
     if (rc == MLOPS_OK)
@@ -222,8 +226,11 @@ int mlops_online_reader_read(float *out, size_t capacity, mlops_online_reader *r
         return rc;
     if (now == MLOPS_TIME_UNSET)
         now = mlops__now_us();
-    if ((rc = lookup_prepare(&l, reader->db, 1, 0, MLOPS_TIME_UNSET)))
+    /* A batch reads one snapshot and takes the file's read locks once. */
+    if (rows > 1 && (rc = mlops__tx_begin_read(reader->db)))
         return rc;
+    if ((rc = lookup_prepare(&l, reader->db, 1, 0, MLOPS_TIME_UNSET)))
+        goto out_end;
     for (row = 0; row < rows; row++) {
         float *dst = out + row * reader->width;
         const uint8_t *payload;
@@ -250,7 +257,8 @@ int mlops_online_reader_read(float *out, size_t capacity, mlops_online_reader *r
     if (rc == MLOPS_DONE || rc == MLOPS__ROW || rc == MLOPS_NULL)
         rc = MLOPS_OK;
     mlops__stmt_release(l.stmt);
-    return rc;
+out_end:
+    return rows > 1 ? mlops__tx_end(reader->db, rc) : rc;
 }
 
 void mlops_online_reader_free(mlops_online_reader *reader)

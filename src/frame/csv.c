@@ -405,42 +405,92 @@ static void columns_free(csv_column *cols, size_t count)
     mlops__free(cols);
 }
 
+/* Order of column pointers by name, then by position, for finding duplicates and schema entries. */
+static int by_name_then_position(const void *a, const void *b)
+{
+    const csv_column *x = *(const csv_column *const *)a, *y = *(const csv_column *const *)b;
+    int order = strcmp(x->name, y->name);
+    return order ? order : (x < y ? -1 : x > y);
+}
+
+/* The column called `name` in `sorted` (by name), or NULL. */
+static csv_column *find_column(csv_column *const *sorted, size_t count, const char *name)
+{
+    size_t lo = 0, hi = count;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int order = strcmp(sorted[mid]->name, name);
+        if (order == 0)
+            return sorted[mid];
+        if (order < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return NULL;
+}
+
+/*
+ * Refuse duplicate names, reporting the leftmost column whose name appeared
+ * before it, in O(n log n): a header may have 65536 columns.
+ */
+static int check_duplicates(csv_column *const *sorted, size_t count, const csv_column *cols, const csv_reader *r)
+{
+    const csv_column *first_dup = NULL;
+    size_t run_start = 0, i;
+    for (i = 1; i < count; i++) {
+        if (strcmp(sorted[run_start]->name, sorted[i]->name) != 0)
+            run_start = i;
+        else if (i == run_start + 1 && (!first_dup || sorted[i] < first_dup))
+            first_dup = sorted[i];  /* the second of a run of equal names is that name's first repeat */
+    }
+    if (!first_dup)
+        return MLOPS_OK;
+    return mlops__error(MLOPS_EFORMAT, SUB, "CSV line %zu column %zu: duplicate column name \"%s\"", r->record_line,
+                        (size_t)(first_dup - cols) + 1, first_dup->name);
+}
+
 /* Names from the header (or generated), and types from the schema. */
 static int columns_from_header(csv_column **out, size_t *count_out, csv_reader *r, const csv_options *opts)
 {
     csv_column *cols;
+    csv_column **sorted;
     const mlops__json *member;
-    size_t i, j, count = r->field_count;
+    size_t i, count = r->field_count;
     int rc = MLOPS_OK;
 
     *out = NULL;
     *count_out = 0;
     cols = mlops__calloc(count, sizeof *cols);
-    if (!cols)
-        return mlops__error(MLOPS_ENOMEM, SUB, "out of memory reading the CSV header");
+    sorted = mlops__calloc(count, sizeof(csv_column *));
+    if (!cols || !sorted) {
+        rc = mlops__error(MLOPS_ENOMEM, SUB, "out of memory reading the CSV header");
+        goto out_free;
+    }
     for (i = 0; i < count && rc == MLOPS_OK; i++) {
         char generated[32];
         snprintf(generated, sizeof generated, "column_%zu", i + 1);
         cols[i].name = mlops__strdup(opts->header ? field_text(r, i) : generated);
         cols[i].candidates = CAND_BOOL | CAND_INT64 | CAND_FLOAT64 | CAND_TIMESTAMP;
+        sorted[i] = &cols[i];
         if (!cols[i].name)
             rc = mlops__error(MLOPS_ENOMEM, SUB, "out of memory reading the CSV header");
         else if (!*cols[i].name)
             rc = mlops__error(MLOPS_EFORMAT, SUB, "CSV line %zu column %zu: empty column name", r->record_line, i + 1);
-        for (j = 0; j < i && rc == MLOPS_OK; j++) {
-            if (strcmp(cols[j].name, cols[i].name) == 0)
-                rc = mlops__error(MLOPS_EFORMAT, SUB, "CSV line %zu column %zu: duplicate column name \"%s\"",
-                                  r->record_line, i + 1, cols[i].name);
-        }
+    }
+    if (rc == MLOPS_OK) {
+        qsort(sorted, count, sizeof(csv_column *), by_name_then_position);
+        rc = check_duplicates(sorted, count, cols, r);
     }
     for (member = mlops__json_first(opts->schema); member && rc == MLOPS_OK; member = mlops__json_next(member)) {
-        for (i = 0; i < count && strcmp(cols[i].name, mlops__json_key(member)) != 0; i++)
-            ;
-        if (i == count)
+        csv_column *col = find_column(sorted, count, mlops__json_key(member));
+        if (!col)
             rc = mlops__error(MLOPS_EFORMAT, SUB, "$.schema.%s: the CSV has no such column", mlops__json_key(member));
         else
-            rc = schema_type(&cols[i], member);
+            rc = schema_type(col, member);
     }
+out_free:
+    mlops__free(sorted);
     if (rc) {
         columns_free(cols, count);
         return rc;
@@ -603,8 +653,8 @@ int mlops_frame_parse_csv(mlops_frame **out, const char *data, size_t len, const
         if (cols[i].parse_type == 0)
             cols[i].parse_type = inferred_type(&cols[i]);
         type = cols[i].parse_type == PARSE_TIMESTAMP ? MLOPS_TYPE_INT64 : cols[i].parse_type;
-        rc = mlops_frame_add_column(frame, cols[i].name, type,
-                                    type == MLOPS_TYPE_F32VEC ? cols[i].dim : 0);
+        /* Names are unique: checked against each other with the header. */
+        rc = mlops__frame_add_new_column(frame, cols[i].name, type, type == MLOPS_TYPE_F32VEC ? cols[i].dim : 0);
     }
     if (rc || (rc = check_frame_size(frame, rows, &opts)) || (rc = mlops__frame_reserve(frame, rows)))
         goto out_free;
@@ -683,10 +733,15 @@ out_close:
     return rc;
 }
 
+/*
+ * A field is quoted when it is empty (an unquoted empty field reads as null),
+ * holds a delimiter, quote or line break, or begins with U+FEFF (unquoted at
+ * the start of the text it would read back as a byte order mark).
+ */
 static void put_field(mlops__buf *buf, const char *text, char delimiter, int force_quotes)
 {
     const char *p;
-    int quote = force_quotes || !*text;
+    int quote = force_quotes || !*text || strncmp(text, "\xEF\xBB\xBF", 3) == 0;
     for (p = text; *p && !quote; p++)
         quote = *p == delimiter || *p == '"' || *p == '\n' || *p == '\r';
     if (!quote) {

@@ -164,8 +164,13 @@ uint32_t mlops_frame_column_dim(const mlops_frame *frame, size_t column)
     return frame && column < frame->column_count ? frame->columns[column].dim : 0;
 }
 
-/* Append a new column with storage for the frame's rows (cells uninitialised). */
-static int column_push(frame_column **out, mlops_frame *frame, const char *name, int32_t type, uint32_t dim)
+/*
+ * Append a new column with storage for the frame's rows (cells uninitialised). `check_unique` searches the existing names (linear); a
+ * caller that knows the name is new passes 0, so that building a frame of n
+ * columns does not take n^2 comparisons.
+ */
+static int column_push(frame_column **out, mlops_frame *frame, const char *name, int32_t type, uint32_t dim,
+                       int check_unique)
 {
     void *columns = frame->columns;
     frame_column *col;
@@ -185,7 +190,7 @@ static int column_push(frame_column **out, mlops_frame *frame, const char *name,
     if (type != MLOPS_TYPE_F32VEC && dim > 1)
         return mlops__error(MLOPS_EINVAL, SUB, "column \"%s\": dimension %u given for a %s column", name,
                             (unsigned)dim, mlops__frame_type_name(type));
-    for (i = 0; i < frame->column_count; i++) {
+    for (i = 0; check_unique && i < frame->column_count; i++) {
         if (strcmp(frame->columns[i].name, name) == 0)
             return mlops__error(MLOPS_EEXISTS, SUB, "column \"%s\" already exists", name);
     }
@@ -217,16 +222,26 @@ static void column_pop(mlops_frame *frame, size_t rows)
         frame->rows = 0;
 }
 
-int mlops_frame_add_column(mlops_frame *frame, const char *name, int32_t type, uint32_t dim)
+static int add_null_column(mlops_frame *frame, const char *name, int32_t type, uint32_t dim, int check_unique)
 {
     frame_column *col;
     int rc;
     if (!frame)
         return mlops__error_null(SUB, "mlops_frame_add_column", "frame");
-    if ((rc = column_push(&col, frame, name, type, dim)))
+    if ((rc = column_push(&col, frame, name, type, dim, check_unique)))
         return rc;
     fill_null(col, 0, frame->rows);
     return MLOPS_OK;
+}
+
+int mlops_frame_add_column(mlops_frame *frame, const char *name, int32_t type, uint32_t dim)
+{
+    return add_null_column(frame, name, type, dim, 1);
+}
+
+int mlops__frame_add_new_column(mlops_frame *frame, const char *name, int32_t type, uint32_t dim)
+{
+    return add_null_column(frame, name, type, dim, 0);
 }
 
 /* Shared prologue of the mlops_frame_add_<type>() family. */
@@ -244,7 +259,7 @@ static int add_typed(frame_column **out, mlops_frame *frame, const char *functio
                             name ? name : "(null)", rows, frame->rows);
     if (frame->column_count == 0)
         frame->rows = rows;
-    rc = column_push(out, frame, name, type, dim);
+    rc = column_push(out, frame, name, type, dim, 1);
     if (rc && frame->column_count == 0)
         frame->rows = 0;
     return rc;
@@ -612,15 +627,15 @@ int mlops_frame_column_nulls(const uint8_t **out, const mlops_frame *frame, size
     return column_data((const void **)out, frame, "mlops_frame_column_nulls", column, 0);
 }
 
-/* Append a deep copy of column `src` (with `rows` rows) to `dst`. */
-static int copy_column(mlops_frame *dst, const frame_column *src, size_t rows)
+/* Append a deep copy of column `src` (with `rows` rows) to `dst`; `check_unique` as column_push(). */
+static int copy_column(mlops_frame *dst, const frame_column *src, size_t rows, int check_unique)
 {
     frame_column *col;
     size_t row;
     int rc;
     if (dst->column_count == 0)
         dst->rows = rows;
-    if ((rc = column_push(&col, dst, src->name, src->type, src->dim)))
+    if ((rc = column_push(&col, dst, src->name, src->type, src->dim, check_unique)))
         return rc;
     memcpy(col->nulls, src->nulls, rows);
     if (src->type != MLOPS_TYPE_STRING) {
@@ -654,13 +669,62 @@ int mlops_frame_clone(mlops_frame **out, const mlops_frame *frame)
     if ((rc = mlops_frame_new(&copy)))
         return rc;
     for (i = 0; i < frame->column_count && rc == MLOPS_OK; i++)
-        rc = copy_column(copy, &frame->columns[i], frame->rows);
+        rc = copy_column(copy, &frame->columns[i], frame->rows, 0);
     if (rc) {
         mlops_frame_free(copy);
         return rc;
     }
     copy->rows = frame->rows;
     *out = copy;
+    return MLOPS_OK;
+}
+
+int mlops_frame_take_rows(mlops_frame **out, const mlops_frame *frame, const size_t *rows, size_t count)
+{
+    mlops_frame *taken = NULL;
+    size_t i, c;
+    int rc;
+    if (!out)
+        return mlops__error_null(SUB, "mlops_frame_take_rows", "out");
+    *out = NULL;
+    if (!frame || (!rows && count))
+        return mlops__error_null(SUB, "mlops_frame_take_rows", !frame ? "frame" : "rows");
+    for (i = 0; i < count; i++) {
+        if (rows[i] >= frame->rows)
+            return mlops__error(MLOPS_EINVAL, SUB, "mlops_frame_take_rows: row %zu (entry %zu) out of range (%zu rows)",
+                                rows[i], i, frame->rows);
+    }
+    if ((rc = mlops_frame_new(&taken)))
+        return rc;
+    for (c = 0; c < frame->column_count && rc == MLOPS_OK; c++) {
+        const frame_column *src = &frame->columns[c];
+        frame_column *col;
+        size_t cell = mlops__frame_cell_size(src->type, src->dim);
+        taken->rows = count;
+        if ((rc = column_push(&col, taken, src->name, src->type, src->dim, 0)))
+            break;
+        if (src->type == MLOPS_TYPE_STRING)
+            memset(col->values, 0, count * sizeof(char *));
+        for (i = 0; i < count; i++) {
+            col->nulls[i] = src->nulls[rows[i]];
+            if (src->type != MLOPS_TYPE_STRING) {
+                memcpy((char *)col->values + i * cell, (const char *)src->values + rows[i] * cell, cell);
+            } else if (((char *const *)src->values)[rows[i]]) {
+                ((char **)col->values)[i] = mlops__strdup(((char *const *)src->values)[rows[i]]);
+                if (!((char **)col->values)[i]) {
+                    column_pop(taken, count);
+                    rc = mlops__error(MLOPS_ENOMEM, SUB, "out of memory copying column \"%s\"", src->name);
+                    break;
+                }
+            }
+        }
+    }
+    if (rc) {
+        mlops_frame_free(taken);
+        return rc;
+    }
+    taken->rows = frame->column_count ? count : 0;
+    *out = taken;
     return MLOPS_OK;
 }
 
@@ -680,7 +744,7 @@ int mlops_frame_select(mlops_frame **out, const mlops_frame *frame, const char *
         if (!columns[i])
             rc = mlops__error(MLOPS_EINVAL, SUB, "mlops_frame_select: column name %zu is NULL", i);
         else if ((rc = mlops_frame_column_index(&index, frame, columns[i])) == MLOPS_OK)
-            rc = copy_column(selected, &frame->columns[index], frame->rows);
+            rc = copy_column(selected, &frame->columns[index], frame->rows, 1);
     }
     if (rc) {
         mlops_frame_free(selected);
@@ -706,7 +770,7 @@ int mlops_frame_to_matrix(float *out, size_t capacity, size_t *width_out, const 
     if (flags > MLOPS_MATRIX_NULLS_REFUSE)
         return mlops__error(MLOPS_EINVAL, SUB, "mlops_frame_to_matrix: unknown flags 0x%x", (unsigned)flags);
     if (count > sizeof picked / sizeof picked[0]) {
-        cols = mlops__malloc(count * sizeof *cols);
+        cols = mlops__malloc(count * sizeof(const frame_column *));
         if (!cols)
             return mlops__error(MLOPS_ENOMEM, SUB, "out of memory converting %zu columns", count);
     }
@@ -732,7 +796,7 @@ int mlops_frame_to_matrix(float *out, size_t capacity, size_t *width_out, const 
                           frame->rows, width, capacity);
         goto out_free_cols;
     }
-    if (!out && frame->rows && width) {
+    if (!out && frame->rows && count) {
         rc = mlops__error_null(SUB, "mlops_frame_to_matrix", "out");
         goto out_free_cols;
     }

@@ -2,8 +2,9 @@
  * AVX-512 VNNI kernels. The int8 product keeps a register tile of up to
  * 6 rows x 64 columns of int32 accumulators (24 zmm) and feeds vpdpbusd one
  * broadcast group of 4 activation bytes per row against 64-byte lines of
- * packed weights; panels of columns are the outer loop so a panel stays in
- * L2 while every row block passes over it. Batch 1 and 2 use a 2 x 128 tile
+ * packed weights. Rows are taken in blocks whose quantized bytes fit in L2;
+ * within a block, panels of columns are the outer loop so a panel stays in
+ * cache while every row tile passes over it. Batch 1 and 2 use a 2 x 128 tile
  * for more independent accumulator chains. The epilogue does the reference's
  * float operations in the same order, so results match it bit for bit.
  * Compiled with -mavx512f -mavx512bw -mavx512vl -mavx512vnni.
@@ -13,14 +14,10 @@
 
 #include "infer_int.h"
 
-#ifndef MR
 #define MR 6       /* rows of the main tile */
 #define NB 4       /* 16-column panels of the main tile */
-#endif
 #define MR_NARROW 2
-#ifndef A_BUDGET
 #define A_BUDGET (256 * 1024) /* bytes of quantized rows per pass over the weights */
-#endif
 #define NB_WIDE 8  /* panels of the tile for one or two rows */
 
 static void quant_row_avx512(const float *x, size_t k, size_t kp, uint8_t *q, int32_t *zp, float *scale)
@@ -94,7 +91,7 @@ static inline __attribute__((always_inline)) void tile(const mlops__qlinear *lay
                                                        size_t i, size_t col, size_t j1, const int mr, const int nb,
                                                        float *y, size_t ldy)
 {
-    __m512i acc[8][NB_WIDE];
+    __m512i acc[MR][NB_WIDE];
     const size_t groups = (layer->k + 3) / 4, pstride = layer->kp * MLOPS__N_PANEL;
     const int8_t *w = layer->w + (col / MLOPS__N_PANEL) * pstride;
     const uint8_t *q = a->q + i * a->ldq;
@@ -150,8 +147,6 @@ static void tile_main(const mlops__qlinear *layer, const mlops__qrows *a, size_t
         TILE_CASE(4, 1); TILE_CASE(4, 2); TILE_CASE(4, 3); TILE_CASE(4, 4);
         TILE_CASE(5, 1); TILE_CASE(5, 2); TILE_CASE(5, 3); TILE_CASE(5, 4);
         TILE_CASE(6, 1); TILE_CASE(6, 2); TILE_CASE(6, 3); TILE_CASE(6, 4);
-        TILE_CASE(7, 1); TILE_CASE(7, 2); TILE_CASE(7, 3); TILE_CASE(7, 4);
-        TILE_CASE(8, 1); TILE_CASE(8, 2); TILE_CASE(8, 3); TILE_CASE(8, 4);
     default:
         break;
     }

@@ -4,9 +4,9 @@
  * DequantizeLinear of stored weights, Reshape of initializers and the like
  * cost nothing at run time) and checking the shapes of the others with the
  * batch dimension taken as 1. Then MatMul (+ Add of a constant row) and Gemm
- * with constant weights, with a following Relu, LeakyRelu, Sigmoid, Tanh or
- * constant Clip, become one linear layer. Folded and fused steps leave the
- * plan.
+ * with constant weights, with a following Relu, LeakyRelu, Sigmoid, Tanh,
+ * constant Clip or the Erf form of GELU, become one linear layer. Folded and
+ * fused steps leave the plan.
  */
 #include <math.h>
 #include <stdio.h>
@@ -269,7 +269,94 @@ static int append_name(char **fused, const char *name)
     return MLOPS_OK;
 }
 
-/* Fuse MatMul/Gemm (+ Add) (+ activation) into linear layers. */
+/* A constant float scalar (any shape of one element) within 1e-6 relative of `want`. */
+static int is_scalar(const mlops__graph *graph, int32_t value, double want)
+{
+    const mlops__tensor *t = const_float(graph, value);
+    return t != NULL && mlops__tensor_count(t) == 1 && fabs(((const float *)t->data)[0] - want) <= 1e-6 * fabs(want);
+}
+
+/* The other input of binary step `step` when one of its inputs is `value`, else -1. */
+static int32_t other_input(const mlops__step *step, int32_t value)
+{
+    if (step->n_in != 2 || step->in[0] == step->in[1])
+        return -1;
+    return step->in[0] == value ? step->in[1] : step->in[1] == value ? step->in[0] : -1;
+}
+
+/* The live steps reading `value` (up to 2); their count, or -1 when more read it or it is a graph output. */
+static int consumers_of(int32_t *found, const mlops__graph *graph, const int *dead, int32_t value)
+{
+    size_t i;
+    int n = 0;
+    int32_t j;
+    if (is_graph_output(graph, value))
+        return -1;
+    for (i = 0; i < graph->n_steps; i++)
+        if (!dead[i])
+            for (j = 0; j < graph->steps[i].n_in; j++)
+                if (graph->steps[i].in[j] == value) {
+                    if (n == 2)
+                        return -1;
+                    found[n++] = (int32_t)i;
+                    break;
+                }
+    return n;
+}
+
+/*
+ * The exact GELU as exporters write it, 0.5 v (1 + erf(v / sqrt 2)), reading
+ * `v`: Div(v, sqrt 2) or Mul(v, 1 / sqrt 2) -> Erf -> Add 1, combined with v
+ * either as Mul(v, .) then Mul 0.5, or as Mul(Mul(v, 0.5), .). On a match the
+ * steps are listed in `steps` (5) and the result value returned; else -1.
+ */
+static int32_t match_gelu(int32_t *steps, const mlops__graph *graph, const int *dead, int32_t v)
+{
+    int32_t readers[2], scale, half, erf, add, mul, last, c;
+    int k;
+    if (consumers_of(readers, graph, dead, v) != 2)
+        return -1;
+    for (k = 0; k < 2; k++) {
+        const mlops__step *first = &graph->steps[readers[k]];
+        const mlops__step *other = &graph->steps[readers[1 - k]];
+        scale = readers[k];
+        half = readers[1 - k];
+        if (!((first->op == MLOPS__OP_DIV && first->in[0] == v && is_scalar(graph, first->in[1], 1.4142135623730951)) ||
+              (first->op == MLOPS__OP_MUL && is_scalar(graph, other_input(first, v), 0.7071067811865476))))
+            continue;
+        if ((erf = sole_consumer(graph, dead, first->out[0])) < 0 || graph->steps[erf].op != MLOPS__OP_ERF)
+            continue;
+        if ((add = sole_consumer(graph, dead, graph->steps[erf].out[0])) < 0 || graph->steps[add].op != MLOPS__OP_ADD ||
+            !is_scalar(graph, other_input(&graph->steps[add], graph->steps[erf].out[0]), 1.0))
+            continue;
+        if ((mul = sole_consumer(graph, dead, graph->steps[add].out[0])) < 0 || graph->steps[mul].op != MLOPS__OP_MUL)
+            continue;
+        c = other_input(&graph->steps[mul], graph->steps[add].out[0]);
+        if (other->op != MLOPS__OP_MUL)
+            continue;
+        if (half == mul && c == v) { /* Mul(v, 1 + erf) then Mul 0.5 */
+            last = sole_consumer(graph, dead, graph->steps[mul].out[0]);
+            if (last < 0 || graph->steps[last].op != MLOPS__OP_MUL ||
+                !is_scalar(graph, other_input(&graph->steps[last], graph->steps[mul].out[0]), 0.5))
+                continue;
+            steps[3] = mul;
+            steps[4] = last;
+        } else if (is_scalar(graph, other_input(other, v), 0.5) && c == other->out[0]) { /* Mul(0.5 v, 1 + erf) */
+            steps[3] = half;
+            steps[4] = mul;
+            last = mul;
+        } else {
+            continue;
+        }
+        steps[0] = scale;
+        steps[1] = erf;
+        steps[2] = add;
+        return graph->steps[last].out[0];
+    }
+    return -1;
+}
+
+/* Fuse MatMul/Gemm (+ Add) (+ activation, GELU included) into linear layers. */
 static int fuse_linear(mlops__graph *graph, int *dead)
 {
     size_t s;
@@ -312,6 +399,18 @@ static int fuse_linear(mlops__graph *graph, int *dead)
                 return rc;
             result = graph->steps[next].out[0];
             dead[next] = 1;
+        } else if (next < 0) {
+            int32_t gelu[5], gelu_out = match_gelu(gelu, graph, dead, result);
+            int g;
+            if (gelu_out >= 0) {
+                layer->epilogue.act = MLOPS__ACT_GELU;
+                for (g = 0; g < 5; g++) {
+                    if ((rc = append_name(&step->fused, graph->steps[gelu[g]].name)) != MLOPS_OK)
+                        return rc;
+                    dead[gelu[g]] = 1;
+                }
+                result = gelu_out;
+            }
         }
         step->op = MLOPS__OP_LINEAR;
         step->n_in = 1;

@@ -245,6 +245,38 @@ static int op_binary(binop op, const tensor *a, const tensor *b, tensor *y, int 
 }
 
 /* ---- elementwise activations (the epilogue's definitions) ------------------------ */
+/*
+ * mlops__act_row() in place, with the piecewise-linear activations in loops
+ * the compiler vectorizes (same formulas as mlops__act_scalar(), so the same
+ * results); the transcendental ones go through mlops__act_row() itself.
+ */
+static void apply_act(const mlops__epilogue *epi, float *y, size_t n)
+{
+    size_t i;
+    float alpha = epi->alpha, beta = epi->beta;
+    switch (epi->act) {
+    case MLOPS__ACT_NONE:
+        break;
+    case MLOPS__ACT_RELU:
+        for (i = 0; i < n; i++)
+            y[i] = y[i] > 0.0f ? y[i] : 0.0f;
+        break;
+    case MLOPS__ACT_LEAKY_RELU:
+        for (i = 0; i < n; i++)
+            y[i] = y[i] > 0.0f ? y[i] : alpha * y[i];
+        break;
+    case MLOPS__ACT_CLIP:
+        for (i = 0; i < n; i++) {
+            float t = y[i] > alpha ? y[i] : alpha;
+            y[i] = t < beta ? t : beta;
+        }
+        break;
+    default:
+        mlops__act_row(epi, y, n);
+        break;
+    }
+}
+
 static int op_unary(const mlops__step *step, const tensor *x, tensor *y, int exec)
 {
     mlops__epilogue epi = {MLOPS__ACT_NONE, step->alpha, 0.0f};
@@ -269,7 +301,7 @@ static int op_unary(const mlops__step *step, const tensor *x, tensor *y, int exe
             ((float *)y->data)[i] = erff(((float *)y->data)[i]);
         return MLOPS_OK;
     }
-    mlops__act_row(&epi, (float *)y->data, n);
+    apply_act(&epi, (float *)y->data, n);
     return MLOPS_OK;
 }
 
@@ -302,7 +334,7 @@ static int op_clip(const mlops__step *step, const tensor *const *in, tensor *y, 
         mlops__epilogue epi = {MLOPS__ACT_CLIP, (float)vlo, (float)vhi};
         if (y->data != x->data)
             memcpy(y->data, x->data, n * sizeof(float));
-        mlops__act_row(&epi, (float *)y->data, n);
+        apply_act(&epi, (float *)y->data, n);
         return MLOPS_OK;
     }
     for (i = 0; i < n; i++) {
@@ -683,7 +715,7 @@ static void sgemm_rows(const float *x, const float *w, float *y, size_t m, size_
 
 void mlops__linear_run_fp32(const mlops__linear *layer, const float *x, size_t m, float *y)
 {
-    size_t i, j, n = layer->n;
+    size_t i, n = layer->n;
     if (layer->bias != NULL && m > 0) {
         for (i = 0; i < m; i++)
             memcpy(y + i * n, layer->bias, n * sizeof *y);
@@ -691,9 +723,7 @@ void mlops__linear_run_fp32(const mlops__linear *layer, const float *x, size_t m
     } else {
         sgemm_rows(x, layer->w, y, m, layer->k, n, 0.0f);
     }
-    if (layer->epilogue.act != MLOPS__ACT_NONE)
-        for (j = 0; j < m; j++)
-            mlops__act_row(&layer->epilogue, y + j * n, n);
+    apply_act(&layer->epilogue, y, m * n);
 }
 
 static int op_linear_shape(const mlops__step *step, const tensor *x, tensor *y)

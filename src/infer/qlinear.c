@@ -224,9 +224,11 @@ void mlops__qlinear_free(mlops__qlinear *layer)
 
 size_t mlops__qlinear_scratch_bytes(const mlops__qlinear *layer, size_t m)
 {
+    size_t row = layer != NULL ? layer->kp + sizeof(int32_t) + sizeof(float) : 0;
     if (layer == NULL)
         return 0;
-    return 64 + m * (layer->kp + sizeof(int32_t) + sizeof(float));
+    /* SIZE_MAX for an impossible m: no allocation can satisfy it. */
+    return m > (SIZE_MAX - 64) / row ? SIZE_MAX : 64 + m * row;
 }
 
 /* One call split into tasks: quantization by rows, then the product by column or row blocks. */

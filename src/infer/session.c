@@ -20,6 +20,7 @@ struct mlops_session {
     mlops__graph *graph;
     int precision;
     mlops__isa isa;
+    int isa_set;              /* isa chosen (by the options, or when int8 layers were packed) */
     int int8_layers;          /* linear layers packed in int8 */
     double auto_tolerance;
     size_t threads;           /* per run, the caller included */
@@ -41,7 +42,7 @@ static int parse_options(mlops_session *session, const char *options_json)
     session->auto_tolerance = 0.02;
     session->threads = 1;
     if (options_json == NULL)
-        return mlops__isa_select(&session->isa);
+        return MLOPS_OK;
     if ((rc = mlops__json_parse(&json, options_json, SUB, "session options")) != MLOPS_OK)
         return rc;
     if (!mlops__json_is_object(json)) {
@@ -69,14 +70,26 @@ static int parse_options(mlops_session *session, const char *options_json)
         }
     }
     session->threads = (size_t)threads;
-    rc = isa != NULL ? mlops__isa_parse(&session->isa, isa, "session options: $.isa")
-                     : mlops__isa_select(&session->isa);
+    if (isa != NULL) {
+        rc = mlops__isa_parse(&session->isa, isa, "session options: $.isa");
+        session->isa_set = rc == MLOPS_OK;
+    }
 out:
     mlops__json_free(json);
     return rc;
 }
 
 /* ---- helpers ------------------------------------------------------------------------- */
+/* The int8 kernel: the one the options named or the layers use, else the best here (or MLOPS_ISA). */
+static int session_isa(mlops__isa *out, const mlops_session *session)
+{
+    if (session->isa_set) {
+        *out = session->isa;
+        return MLOPS_OK;
+    }
+    return mlops__isa_select(out);
+}
+
 static int is_linear(const mlops__step *step)
 {
     return step->op == MLOPS__OP_LINEAR;
@@ -242,17 +255,19 @@ static int layer_errors(error_sums *errors, const mlops__graph *graph, const mlo
 }
 
 /* Packs for every linear layer: the session's own, or new ones (recorded in `owned`). */
-static int all_packs(mlops__qlinear **packs, int *owned, const mlops_session *session)
+static int all_packs(mlops__qlinear **packs, int *owned, mlops__isa *isa, const mlops_session *session)
 {
     const mlops__graph *graph = session->graph;
     size_t s;
     int rc;
+    if ((rc = session_isa(isa, session)) != MLOPS_OK)
+        return rc;
     for (s = 0; s < graph->n_steps; s++) {
         if (!is_linear(&graph->steps[s]))
             continue;
         packs[s] = graph->steps[s].linear->q;
         if (packs[s] == NULL) {
-            if ((rc = pack_layer(&packs[s], graph->steps[s].linear, session->isa)) != MLOPS_OK)
+            if ((rc = pack_layer(&packs[s], graph->steps[s].linear, *isa)) != MLOPS_OK)
                 return rc;
             owned[s] = 1;
         }
@@ -272,22 +287,17 @@ static void free_packs(mlops__qlinear **packs, const int *owned, size_t n)
 
 /* ---- precision ------------------------------------------------------------------------ */
 /* Keep int8 for the layers whose relative RMS error on the calibration rows is within tolerance. */
-static int choose_auto(mlops_session *session, const mlops_frame *calibration)
+static int choose_auto(mlops_session *session, const float *rows_data, size_t rows)
 {
     mlops__graph *graph = session->graph;
     mlops__qlinear **packs = mlops__calloc(graph->n_steps + 1, sizeof *packs);
     error_sums *errors = mlops__calloc(graph->n_steps + 1, sizeof *errors);
     mlops__ctx *ctx = NULL;
-    float *rows_data = NULL;
-    size_t rows = 0, s;
+    size_t s;
     mlops__tensor input;
     int rc;
     if (packs == NULL || errors == NULL) {
         rc = mlops__error(MLOPS_ENOMEM, SUB, "out of memory calibrating");
-        goto out;
-    }
-    if ((rc = frame_rows(&rows_data, &rows, session, calibration)) != MLOPS_OK) {
-        mlops__error_prefix("calibration frame");
         goto out;
     }
     for (s = 0; s < graph->n_steps; s++)
@@ -310,7 +320,6 @@ static int choose_auto(mlops_session *session, const mlops_frame *calibration)
     }
 out:
     mlops__ctx_free(ctx);
-    mlops__free(rows_data);
     mlops__free(packs);
     mlops__free(errors);
     return rc;
@@ -319,22 +328,34 @@ out:
 static int set_precision(mlops_session *session, const mlops_frame *calibration)
 {
     mlops__graph *graph = session->graph;
-    size_t s;
-    int rc;
+    float *rows_data = NULL;
+    size_t rows = 0, s;
+    int rc = MLOPS_OK;
     if (session->precision == PRECISION_FP32)
         return MLOPS_OK;
-    if (session->precision == PRECISION_AUTO && calibration == NULL)
-        return mlops__error(MLOPS_EINVAL, SUB, "precision \"auto\" needs a calibration frame");
+    if (session->precision == PRECISION_AUTO) {
+        if (calibration == NULL)
+            return mlops__error(MLOPS_EINVAL, SUB, "precision \"auto\" needs a calibration frame");
+        if ((rc = frame_rows(&rows_data, &rows, session, calibration)) != MLOPS_OK)
+            return mlops__error_prefix("calibration frame");
+    }
+    if ((rc = session_isa(&session->isa, session)) != MLOPS_OK)
+        goto out;
+    session->isa_set = 1;
     for (s = 0; s < graph->n_steps; s++) {
         if (!is_linear(&graph->steps[s]))
             continue;
-        if ((rc = pack_layer(&graph->steps[s].linear->q, graph->steps[s].linear, session->isa)) != MLOPS_OK)
-            return mlops__error_prefix("node \"%s\" (Linear)", graph->steps[s].name);
+        if ((rc = pack_layer(&graph->steps[s].linear->q, graph->steps[s].linear, session->isa)) != MLOPS_OK) {
+            mlops__error_prefix("node \"%s\" (Linear)", graph->steps[s].name);
+            goto out;
+        }
         session->int8_layers++;
     }
     if (session->precision == PRECISION_AUTO)
-        return choose_auto(session, calibration);
-    return MLOPS_OK;
+        rc = choose_auto(session, rows_data, rows);
+out:
+    mlops__free(rows_data);
+    return rc;
 }
 
 /* The widths the single-input run uses; models with other inputs leave them 0. */
@@ -641,7 +662,7 @@ static double top1_agreement(const float *a, const float *b, size_t rows, size_t
     return rows > 0 ? (double)agree / (double)rows : 0.0;
 }
 
-static void report_json(mlops__buf *buf, const mlops_session *session, const mlops__ctx *ref,
+static void report_json(mlops__buf *buf, const mlops_session *session, mlops__isa isa, const mlops__ctx *ref,
                         const mlops__ctx *quant, const error_sums *layers, size_t rows)
 {
     const mlops__graph *graph = session->graph;
@@ -650,7 +671,7 @@ static void report_json(mlops__buf *buf, const mlops_session *session, const mlo
     const mlops__tensor *a = mlops__ctx_value(ref, (size_t)graph->outputs[0]);
     const mlops__tensor *b = mlops__ctx_value(quant, (size_t)graph->outputs[0]);
     mlops__buf_printf(buf, "{\"rows\":%zu,\"kernel\":", rows);
-    mlops__buf_json_string(buf, mlops__isa_name(session->isa));
+    mlops__buf_json_string(buf, mlops__isa_name(isa));
     mlops__buf_putc(buf, ',');
     put_double(buf, "top1_agreement",
                a->dtype == MLOPS__DT_FLOAT && a->rank >= 1
@@ -702,6 +723,7 @@ int mlops_session_accuracy(char **out, const mlops_session *session, const mlops
     size_t rows = 0;
     mlops__tensor input;
     mlops__buf buf;
+    mlops__isa isa = MLOPS__ISA_REF;
     int rc;
     if (out == NULL || session == NULL || frame == NULL)
         return mlops__error_null(SUB, "mlops_session_accuracy", out == NULL ? "out" : session == NULL ? "session" : "frame");
@@ -719,7 +741,7 @@ int mlops_session_accuracy(char **out, const mlops_session *session, const mlops
         rc = mlops__error(MLOPS_ENOMEM, SUB, "out of memory for the accuracy report");
         goto out;
     }
-    if ((rc = frame_rows(&rows_data, &rows, session, frame)) != MLOPS_OK || (rc = all_packs(packs, owned, session)) != MLOPS_OK)
+    if ((rc = frame_rows(&rows_data, &rows, session, frame)) != MLOPS_OK || (rc = all_packs(packs, owned, &isa, session)) != MLOPS_OK)
         goto out;
     input = input_tensor(session, rows_data, rows);
     if ((rc = mlops__ctx_new(&ref, graph, 1)) != MLOPS_OK || (rc = mlops__ctx_new(&quant, graph, session->threads)) != MLOPS_OK ||
@@ -727,7 +749,7 @@ int mlops_session_accuracy(char **out, const mlops_session *session, const mlops
         (rc = mlops__ctx_run(quant, graph, &input, MLOPS__MODE_INT8, packs)) != MLOPS_OK ||
         (rc = layer_errors(layers, graph, ref, packs)) != MLOPS_OK)
         goto out;
-    report_json(&buf, session, ref, quant, layers, rows);
+    report_json(&buf, session, isa, ref, quant, layers, rows);
     if ((rc = mlops__buf_status(&buf, SUB)) != MLOPS_OK)
         goto out;
     *out = mlops__buf_detach(&buf, NULL);

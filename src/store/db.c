@@ -88,7 +88,7 @@ static int has_pending_log(const char *path)
         return 1;  /* cannot tell: let SQLite and the integrity check judge the file */
     for (i = 0; i < sizeof suffixes / sizeof suffixes[0] && !found; i++) {
         memcpy(name, path, len);
-        strcpy(name + len, suffixes[i]);
+        memcpy(name + len, suffixes[i], strlen(suffixes[i]) + 1);
         found = stat(name, &st) == 0 && st.st_size > 0;
     }
     mlops__free(name);

@@ -207,21 +207,32 @@ int64_t mlops__db_changes(mlops_db *db)
     return sqlite3_changes64(db->sqlite);
 }
 
-int mlops__tx_begin(mlops_db *db)
+/* Open the outermost transaction with `begin`, or a savepoint inside one. */
+static int tx_open(mlops_db *db, const char *begin, const char *what)
 {
     char sql[48];
     int rc;
-    if (db->read_only)
-        return mlops__error(MLOPS_ESTATE, "store", "database \"%s\" is open read-only", db->path);
     if (db->tx_depth == 0)
-        snprintf(sql, sizeof sql, "BEGIN IMMEDIATE");
+        snprintf(sql, sizeof sql, "%s", begin);
     else
         snprintf(sql, sizeof sql, "SAVEPOINT mlops_sp%d", db->tx_depth);
     rc = sqlite3_exec(db->sqlite, sql, NULL, NULL, NULL);
     if (rc != SQLITE_OK)
-        return mlops__sqlite_error(db, rc, "starting a transaction");
+        return mlops__sqlite_error(db, rc, what);
     db->tx_depth++;
     return MLOPS_OK;
+}
+
+int mlops__tx_begin(mlops_db *db)
+{
+    if (db->read_only)
+        return mlops__error(MLOPS_ESTATE, "store", "database \"%s\" is open read-only", db->path);
+    return tx_open(db, "BEGIN IMMEDIATE", "starting a transaction");
+}
+
+int mlops__tx_begin_read(mlops_db *db)
+{
+    return tx_open(db, "BEGIN DEFERRED", "starting a read transaction");
 }
 
 int mlops__tx_end(mlops_db *db, int rc)

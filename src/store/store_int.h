@@ -58,6 +58,13 @@ int64_t mlops__db_changes(mlops_db *db);
  */
 int mlops__tx_begin(mlops_db *db);
 int mlops__tx_end(mlops_db *db, int rc);
+/*
+ * A read transaction (BEGIN DEFERRED; a savepoint when nested), ended with
+ * mlops__tx_end(): several statements see one snapshot and take the
+ * file's read locks once. Allowed on read-only handles; nothing inside it
+ * may write.
+ */
+int mlops__tx_begin_read(mlops_db *db);
 /* Depth of the open transaction (0 when none). */
 int mlops__tx_depth(const mlops_db *db);
 

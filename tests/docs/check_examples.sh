@@ -29,7 +29,7 @@ for example in "$work"/*.c; do
     mkdir -p "$work/run_$name"
     # shellcheck disable=SC2086
     if ! "$cc" -std=c11 -Wall -Wextra -Werror $extra_flags -I"$source_dir/include" -o "$work/run_$name/example" \
-        "$example" -L"$build" -lmlops -Wl,-rpath,"$build"; then
+        "$example" -L"$build" -lmlops -lm -Wl,-rpath,"$build"; then
         echo "FAIL: example $name does not compile"
         exit 1
     fi

@@ -311,14 +311,54 @@ static void test_profiles_report_close_to_exact(void **state)
     assert_string_equal(str(column(da, NULL, "c"), "source"), "exact");
     assert_true(fabs(num(column(da, NULL, "c"), "statistic") - num(column(de, NULL, "c"), "statistic")) < 1e-12);
     assert_true(flag(column(da, NULL, "x"), "drifted") == flag(column(de, NULL, "x"), "drifted"));
-    mlops__json_free(de);
     mlops__json_free(da);
-    mlops_free(exact);
     mlops_free(approx);
     ts_assert_error(mlops_drift_report_profiles(&approx, pr, pc, "{\"columns\":{\"x\":{\"test\":\"cvm\"}}}"),
                     MLOPS_EINVAL, "needs raw samples");
+    {
+        /* Profiles with other sketch settings still compare (no distinct counts, another k). */
+        mlops_profile *plain = NULL;
+        assert_int_equal(mlops_profile_new_for_frame(&plain, cur, "{\"distinct\":false,\"quantile_k\":64}"), MLOPS_OK);
+        assert_int_equal(mlops_profile_update_frame(plain, cur), MLOPS_OK);
+        assert_int_equal(mlops_drift_report_profiles(&approx, pr, plain, NULL), MLOPS_OK);
+        da = parse(approx);
+        assert_string_equal(str(column(da, NULL, "x"), "test"), "wasserstein");
+        assert_true(fabs(num(column(da, NULL, "x"), "statistic") - num(column(de, NULL, "x"), "statistic")) < 0.05);
+        mlops__json_free(da);
+        mlops_free(approx);
+        mlops_profile_free(plain);
+    }
+    mlops__json_free(de);
+    mlops_free(exact);
     mlops_profile_free(pr);
     mlops_profile_free(pc);
+    mlops_frame_free(ref);
+    mlops_frame_free(cur);
+}
+
+static void test_missing_values_are_dropped_and_counted(void **state)
+{
+    double rv[8] = {1, 2, NAN, 3, 4, INFINITY, 5, 6}, cv[6] = {2, 3, 4, -INFINITY, 5, 7};
+    uint8_t rn[8] = {0, 0, 0, 0, 1, 0, 0, 0};
+    mlops_frame *ref = NULL, *cur = NULL;
+    char *json = NULL;
+    mlops__json *doc, *c;
+    (void)state;
+    assert_int_equal(mlops_frame_new(&ref), MLOPS_OK);
+    assert_int_equal(mlops_frame_new(&cur), MLOPS_OK);
+    assert_int_equal(mlops_frame_add_float64(ref, "v", rv, rn, 8), MLOPS_OK);
+    assert_int_equal(mlops_frame_add_float64(cur, "v", cv, NULL, 6), MLOPS_OK);
+    assert_int_equal(mlops_drift_report_frames(&json, ref, cur, "{\"columns\":{\"v\":{\"test\":\"wasserstein\"}}}"),
+                     MLOPS_OK);
+    doc = parse(json);
+    c = column(doc, NULL, "v");
+    assert_int_equal((int)num(c, "n_ref"), 5);
+    assert_int_equal((int)num(c, "missing_ref"), 3);
+    assert_int_equal((int)num(c, "n_cur"), 5);
+    assert_int_equal((int)num(c, "missing_cur"), 1);
+    assert_int_equal((int)num(c, "n_unique"), 7);
+    mlops__json_free(doc);
+    mlops_free(json);
     mlops_frame_free(ref);
     mlops_frame_free(cur);
 }
@@ -347,21 +387,27 @@ static void test_configuration_errors(void **state)
 
 typedef struct rep_ctx {
     mlops_frame *ref, *cur;
-    char *json;
+    mlops_profile *pref, *pcur;
+    char *json, *json2;
 } rep_ctx;
 
 static int rep_call(void *arg)
 {
     rep_ctx *c = arg;
-    return mlops_drift_report_frames(&c->json, c->ref, c->cur,
-                                     "{\"correction\":\"benjamini_hochberg\",\"columns\":{\"y\":{\"test\":\"psi\"}}}");
+    int rc = mlops_drift_report_frames(&c->json, c->ref, c->cur,
+                                       "{\"correction\":\"benjamini_hochberg\",\"columns\":{\"y\":{\"test\":\"psi\"}}}");
+    if (rc == MLOPS_OK)
+        rc = mlops_drift_report_profiles(&c->json2, c->pref, c->pcur,
+                                         "{\"columns\":{\"x\":{\"test\":\"ks\"},\"y\":{\"test\":\"kl\"}}}");
+    return rc;
 }
 
 static void rep_cleanup(void *arg)
 {
     rep_ctx *c = arg;
     mlops_free(c->json);
-    c->json = NULL;
+    mlops_free(c->json2);
+    c->json = c->json2 = NULL;
 }
 
 static void test_allocation_failures_are_clean(void **state)
@@ -370,8 +416,14 @@ static void test_allocation_failures_are_clean(void **state)
     (void)state;
     c.ref = make_frame(60, 0, 0);
     c.cur = make_frame(70, 0.2, 0);
-    c.json = NULL;
+    c.json = c.json2 = NULL;
+    assert_int_equal(mlops_profile_new_for_frame(&c.pref, c.ref, "{\"quantile_k\":8}"), MLOPS_OK);
+    assert_int_equal(mlops_profile_new_like(&c.pcur, c.pref), MLOPS_OK);
+    assert_int_equal(mlops_profile_update_frame(c.pref, c.ref), MLOPS_OK);
+    assert_int_equal(mlops_profile_update_frame(c.pcur, c.cur), MLOPS_OK);
     assert_true(ts_each_allocation_failure(rep_call, rep_cleanup, &c) > 10);
+    mlops_profile_free(c.pref);
+    mlops_profile_free(c.pcur);
     mlops_frame_free(c.ref);
     mlops_frame_free(c.cur);
 }
@@ -385,6 +437,7 @@ int main(void)
         cmocka_unit_test(test_effect_floor_ignores_trivial_shifts),
         cmocka_unit_test(test_drift_share_threshold),
         cmocka_unit_test(test_profiles_report_close_to_exact),
+        cmocka_unit_test(test_missing_values_are_dropped_and_counted),
         cmocka_unit_test(test_configuration_errors),
         cmocka_unit_test(test_allocation_failures_are_clean),
     };

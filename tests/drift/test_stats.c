@@ -350,6 +350,40 @@ static void test_psi_edges_and_outer_bins(void **state)
     assert_true(fabs(r.statistic - want) < 1e-12);
 }
 
+static int cmp_d(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static void test_rank_selection_against_sorting(void **state)
+{
+    size_t n = 5000, ranks[7] = {0, 1, 17, 2500, 2501, 4998, 4999}, i, shape, r;
+    double *v = malloc(sizeof(double) * n), *sorted = malloc(sizeof(double) * n);
+    (void)state;
+    for (shape = 0; shape < 5; shape++) {
+        sample s;
+        gen(&s, 40 + shape, n, shape == 3 ? "disc" : "irwin", 0, shape == 3 ? 3 : 1, 0);
+        for (i = 0; i < n; i++) {
+            switch (shape) {
+            case 0: v[i] = s.v[i]; break;                 /* random */
+            case 1: v[i] = (double)i; break;              /* ascending */
+            case 2: v[i] = (double)(n - i); break;        /* descending */
+            case 3: v[i] = s.v[i]; break;                 /* three values, heavy ties */
+            default: v[i] = 7.0; break;                   /* constant */
+            }
+        }
+        free_sample(&s);
+        memcpy(sorted, v, sizeof(double) * n);
+        qsort(sorted, n, sizeof(double), cmp_d);
+        mlops__select_ranks(v, n, ranks, 7);
+        for (r = 0; r < 7; r++)
+            assert_true(v[ranks[r]] == sorted[ranks[r]]);
+    }
+    free(v);
+    free(sorted);
+}
+
 typedef struct ks_ctx {
     double *a, *b;
     size_t na, nb;
@@ -400,6 +434,7 @@ int main(void)
         cmocka_unit_test(test_nan_is_dropped_and_counted),
         cmocka_unit_test(test_errors_are_named),
         cmocka_unit_test(test_psi_edges_and_outer_bins),
+        cmocka_unit_test(test_rank_selection_against_sorting),
         cmocka_unit_test(test_allocation_failures_are_clean),
     };
     ts_alloc_install();

@@ -129,6 +129,20 @@ static int put_call(void *arg)
     return mlops_drift_window_put(c->db, "alloc", (int64_t)c->round * HOUR, (int64_t)(c->round + 1) * HOUR, c->p);
 }
 
+static int trend_call(void *arg)
+{
+    put_ctx *c = arg;
+    char *json = NULL;
+    int rc = mlops_drift_trend(&json, c->db, "alloc", c->p, 0, 100 * HOUR, NULL);
+    mlops_free(json);
+    return rc;
+}
+
+static void no_cleanup(void *arg)
+{
+    (void)arg;
+}
+
 static void put_cleanup(void *arg)
 {
     put_ctx *c = arg;
@@ -160,6 +174,7 @@ static void test_allocation_failures_leave_no_window(void **state)
     put_cleanup_stored(&c);
     c.round = 0;
     assert_true(ts_each_allocation_failure(put_call, put_cleanup, &c) > 3);
+    assert_true(ts_each_allocation_failure(trend_call, no_cleanup, &c) > 3);
     mlops_profile_free(c.p);
     mlops_db_close(c.db);
 }

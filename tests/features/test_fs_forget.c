@@ -72,9 +72,12 @@ static void test_forget_removes_the_bytes(void **state)
     const char *forget_users[1] = {SECRET_KEY};
     const char *bob[1] = {"bob-keeps"};
     int64_t removed = 0;
+    int round;
     (void)state;
     snprintf(path, sizeof path, "%s", ts_path("forget.db"));
     assert_int_equal(mlops_db_open(&db, path, NULL), MLOPS_OK);
+    /* As on a build whose default is off: the feature store turns it on for its own writes only. */
+    assert_int_equal(mlops__db_exec(db, "PRAGMA secure_delete = 0"), MLOPS_OK);
     assert_int_equal(mlops_entity_define(db, "{\"name\":\"user\",\"keys\":[{\"name\":\"user_id\",\"type\":\"string\"}]}"),
                      MLOPS_OK);
     assert_int_equal(mlops_view_define(NULL, db, "{\"name\":\"profile\",\"entity\":\"user\",\"features\":"
@@ -82,9 +85,17 @@ static void test_forget_removes_the_bytes(void **state)
     assert_int_equal(mlops_view_define(NULL, db, "{\"name\":\"clicks\",\"entity\":\"user\",\"features\":"
                                                  "[{\"name\":\"rate\",\"type\":\"float64\",\"contract\":{\"min\":0}}]}",
                                        0), MLOPS_OK);
-    frame = user_frame(users, emails, NULL, 2, 1);
-    assert_int_equal(mlops_features_ingest(&report, db, "profile", frame, NULL), MLOPS_OK);
-    mlops_frame_free(frame);
+    /* Several writes: the online row of the key is replaced each time, leaving old copies in freed space. */
+    for (round = 0; round < 6; round++) {
+        char email[64];
+        const char *round_emails[2] = {email, emails[1]};
+        /* Growing rows, so a new copy does not simply reuse the old one's space. */
+        snprintf(email, sizeof email, "%s-%.*s@example.org", SECRET_KEY, 3 * round, "xxxxxxxxxxxxxxxxxxxxxxxxx");
+        frame = user_frame(users, round_emails, NULL, 2, 1);
+        assert_int_equal(mlops_frame_set_int64(frame, 1, 0, 10 + round), MLOPS_OK);
+        assert_int_equal(mlops_features_ingest(&report, db, "profile", frame, NULL), MLOPS_OK);
+        mlops_frame_free(frame);
+    }
     /* The third row breaks min and goes to the quarantine. */
     frame = user_frame(users, NULL, (const double[]){0.5, 0.25, -1.0}, 3, 0);
     options.policy = MLOPS_INGEST_QUARANTINE;
@@ -96,10 +107,11 @@ static void test_forget_removes_the_bytes(void **state)
     assert_int_equal(mlops_frame_new(&keys), MLOPS_OK);
     assert_int_equal(mlops_frame_add_string(keys, "user_id", forget_users, 1), MLOPS_OK);
     assert_int_equal(mlops_features_forget(&removed, db, "user", keys), MLOPS_OK);
-    /* History 2 + online 2 + quarantine 1. */
-    assert_int_equal(removed, 5);
+    /* History 6 + 1, online 2, quarantine 1. */
+    assert_int_equal(removed, 10);
     assert_false(db_contains(path, SECRET_KEY));
     assert_false(db_contains(path, "7Q2xK9"));
+    assert_int_equal(fx_count(db, "PRAGMA secure_delete"), 0);
     assert_int_equal(fx_count(db, "SELECT count(*) FROM fs_history"), 2);
     assert_int_equal(fx_count(db, "SELECT count(*) FROM fs_quarantine"), 0);
 
@@ -107,7 +119,7 @@ static void test_forget_removes_the_bytes(void **state)
     last_forget_hashes(details, sizeof details, db);
     assert_null(strstr(details, "alice"));
     assert_non_null(strstr(details, "\"key_hashes\":[\""));
-    assert_non_null(strstr(details, "\"rows\":5"));
+    assert_non_null(strstr(details, "\"rows\":10"));
     assert_int_equal(mlops_features_forget(&removed, db, "user", keys), MLOPS_OK);
     assert_int_equal(removed, 0);
     last_forget_hashes(again, sizeof again, db);
@@ -134,6 +146,39 @@ static void test_forget_removes_the_bytes(void **state)
     ts_assert_error(mlops_features_forget(&removed, db, "user", keys), MLOPS_EINVAL, "is int64");
     mlops_frame_free(keys);
     mlops_db_close(db);
+}
+
+typedef struct forget_ctx {
+    mlops_db *db;
+    mlops_frame *keys;
+} forget_ctx;
+
+static int forget_call(void *p)
+{
+    forget_ctx *ctx = p;
+    return mlops_features_forget(NULL, ctx->db, "customer", ctx->keys);
+}
+
+static void test_forget_allocation_failures(void **state)
+{
+    forget_ctx ctx;
+    mlops_ingest_report report;
+    mlops_frame *rows;
+    const int64_t ids[3] = {1, 2, 3};
+    (void)state;
+    ctx.db = fx_open_txn("alloc_forget.db");
+    rows = fx_amounts(3, ids, (const int64_t[]){1, 2, 3}, (const double[]){1, 2, 3});
+    assert_int_equal(mlops_features_ingest(&report, ctx.db, "txn", rows, NULL), MLOPS_OK);
+    /* Warm with key 3, then forget keys 1 and 2 under failing allocations. */
+    ctx.keys = fx_keys(1, &ids[2]);
+    assert_int_equal(forget_call(&ctx), MLOPS_OK);
+    mlops_frame_free(ctx.keys);
+    ctx.keys = fx_keys(2, ids);
+    assert_true(ts_each_allocation_failure(forget_call, NULL, &ctx) > 3);
+    assert_int_equal(fx_count(ctx.db, "SELECT count(*) FROM fs_history"), 0);
+    mlops_frame_free(ctx.keys);
+    mlops_frame_free(rows);
+    mlops_db_close(ctx.db);
 }
 
 #define KILL_BATCH 2000
@@ -217,6 +262,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_forget_removes_the_bytes),
+        cmocka_unit_test(test_forget_allocation_failures),
         cmocka_unit_test(test_killed_ingest_leaves_no_partial_batch),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

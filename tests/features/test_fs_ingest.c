@@ -261,6 +261,49 @@ static void test_ingest_allocation_failures(void **state)
     mlops_db_close(ctx.db);
 }
 
+static int list_call(void *p)
+{
+    ingest_ctx *ctx = p;
+    mlops_frame *out = NULL;
+    int rc = mlops_features_quarantine_list(&out, ctx->db, "txn");
+    mlops_frame_free(out);
+    return rc;
+}
+
+static int retry_call(void *p)
+{
+    ingest_ctx *ctx = p;
+    mlops_ingest_report report;
+    return mlops_features_quarantine_retry(&report, ctx->db, "txn", ctx->frame);
+}
+
+static void test_quarantine_allocation_failures(void **state)
+{
+    ingest_ctx ctx;
+    mlops_frame *frame = txn_frame(10, 1), *warm = NULL;
+    mlops_ingest_report report;
+    mlops_ingest_options options = MLOPS_INGEST_OPTIONS_INIT;
+    (void)state;
+    ctx.db = fx_open_txn("alloc_quarantine.db");
+    break_rules(frame);
+    options.policy = MLOPS_INGEST_QUARANTINE;
+    assert_int_equal(mlops_features_ingest(&report, ctx.db, "txn", frame, &options), MLOPS_OK);
+    assert_true(ts_each_allocation_failure(list_call, NULL, &ctx) > 10);
+    /* Unchanged rows go back to the quarantine: warm with one retry, then retry the new list under failures. */
+    assert_int_equal(mlops_features_quarantine_list(&warm, ctx.db, "txn"), MLOPS_OK);
+    ctx.frame = warm;
+    assert_int_equal(retry_call(&ctx), MLOPS_OK);
+    mlops_frame_free(warm);
+    assert_int_equal(mlops_features_quarantine_list(&warm, ctx.db, "txn"), MLOPS_OK);
+    ctx.frame = warm;
+    assert_true(ts_each_allocation_failure(retry_call, NULL, &ctx) > 10);
+    assert_int_equal(fx_count(ctx.db, "SELECT count(*) FROM fs_quarantine"), 8);
+    assert_int_equal(fx_count(ctx.db, "SELECT count(*) FROM fs_history"), 2);
+    mlops_frame_free(warm);
+    mlops_frame_free(frame);
+    mlops_db_close(ctx.db);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -269,6 +312,7 @@ int main(void)
         cmocka_unit_test(test_identical_rows_stored_once),
         cmocka_unit_test(test_bad_input),
         cmocka_unit_test(test_ingest_allocation_failures),
+        cmocka_unit_test(test_quarantine_allocation_failures),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

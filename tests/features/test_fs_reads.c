@@ -307,7 +307,41 @@ static int online_call(void *p)
     return rc;
 }
 
-static void test_online_allocation_failures(void **state)
+static int as_of_call(void *p)
+{
+    read_ctx *ctx = p;
+    mlops_frame *out = NULL;
+    mlops_read_options options = MLOPS_READ_OPTIONS_INIT;
+    int rc;
+    options.as_of_system_time = INT64_MAX - 1;
+    rc = mlops_features_as_of(&out, ctx->db, "txn", ctx->keys, AMOUNT, 1, 2, &options);
+    mlops_frame_free(out);
+    return rc;
+}
+
+static int reader_call(void *p)
+{
+    read_ctx *ctx = p;
+    mlops_online_reader *reader = NULL;
+    const char *feats[] = {"emb", "amount"};
+    float out[3 * 4];
+    int rc = mlops_online_reader_open(&reader, ctx->db, "txn", feats, 2, NULL);
+    if (rc == MLOPS_OK)
+        rc = mlops_online_reader_read(out, 12, reader, ctx->keys, MLOPS_TIME_UNSET);
+    mlops_online_reader_free(reader);
+    return rc;
+}
+
+static int stats_call(void *p)
+{
+    read_ctx *ctx = p;
+    char *json = NULL;
+    int rc = mlops_features_stats(&json, ctx->db, "txn");
+    mlops_free(json);
+    return rc;
+}
+
+static void test_read_allocation_failures(void **state)
 {
     read_ctx ctx;
     mlops_ingest_report report;
@@ -318,6 +352,12 @@ static void test_online_allocation_failures(void **state)
     ctx.keys = fx_keys(3, ids);
     assert_int_equal(online_call(&ctx), MLOPS_OK);
     assert_true(ts_each_allocation_failure(online_call, NULL, &ctx) > 10);
+    assert_int_equal(as_of_call(&ctx), MLOPS_OK);
+    assert_true(ts_each_allocation_failure(as_of_call, NULL, &ctx) > 10);
+    assert_int_equal(reader_call(&ctx), MLOPS_OK);
+    assert_true(ts_each_allocation_failure(reader_call, NULL, &ctx) > 10);
+    assert_int_equal(stats_call(&ctx), MLOPS_OK);
+    assert_true(ts_each_allocation_failure(stats_call, NULL, &ctx) > 10);
     mlops_frame_free(ctx.keys);
     mlops_db_close(ctx.db);
 }
@@ -331,7 +371,7 @@ int main(void)
         cmocka_unit_test(test_reader_matrix),
         cmocka_unit_test(test_compatible_change_keeps_old_rows_readable),
         cmocka_unit_test(test_composite_keys_and_stats),
-        cmocka_unit_test(test_online_allocation_failures),
+        cmocka_unit_test(test_read_allocation_failures),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

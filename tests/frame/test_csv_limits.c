@@ -3,6 +3,7 @@
  * memory of the frame it builds. Each is refused with MLOPS_ELIMIT, a message
  * naming the limit and where, and no frame.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -40,7 +41,8 @@ static void test_frame_limit_is_exact_and_configurable(void **state)
     assert_int_equal(mlops_frame_parse_csv(&frame, csv, strlen(csv), "{\"max_frame_bytes\": 54}"), MLOPS_OK);
     assert_int_equal(mlops_frame_rows(frame), 3);
     mlops_frame_free(frame);
-    assert_limit(csv, strlen(csv), "{\"max_frame_bytes\": 53}", "3 rows x 18 bytes per row exceeds the frame limit of 53");
+    assert_limit(csv, strlen(csv), "{\"max_frame_bytes\": 53}",
+                 "3 rows x 18 bytes per row exceeds the frame limit of 53");
     ts_assert_error(mlops_frame_parse_csv(&frame, csv, strlen(csv), "{\"max_frame_bytes\": 0}"), MLOPS_EFORMAT,
                     "$.max_frame_bytes: 0 is outside");
     ts_assert_error(mlops_frame_parse_csv(&frame, csv, strlen(csv), "{\"max_frame_bytes\": 1.5}"), MLOPS_EFORMAT,
@@ -77,6 +79,65 @@ static void test_field_length_default_and_quoted(void **state)
     free(text);
 }
 
+/* A header of `columns` names c0, c1, ... with `dup_of` repeated as the last name (-1: none), and one row. */
+static char *wide_csv(size_t columns, long dup_of, size_t *len_out)
+{
+    char *text = malloc(columns * 16 + 16);
+    size_t len = 0, i;
+    assert_non_null(text);
+    for (i = 0; i < columns; i++) {
+        if (dup_of >= 0 && i + 1 == columns)
+            len += (size_t)sprintf(text + len, ",c%ld", dup_of);
+        else
+            len += (size_t)sprintf(text + len, "%sc%zu", i ? "," : "", i);
+    }
+    text[len++] = '\n';
+    for (i = 0; i < columns; i++) {
+        text[len++] = '7';
+        text[len++] = i + 1 < columns ? ',' : '\n';
+    }
+    *len_out = len;
+    return text;
+}
+
+/* The widest header: names checked against each other, and schema entries found, without a linear search each. */
+static void test_widest_header_names_and_schema(void **state)
+{
+    mlops_frame *frame = NULL;
+    size_t len, index = 0;
+    int64_t value = 0;
+    char *text = wide_csv(65536, -1, &len);
+    (void)state;
+    assert_int_equal(mlops_frame_parse_csv(&frame, text, len,
+                                           "{\"schema\": {\"c65535\": \"string\", \"c0\": \"float64\","
+                                           " \"c4097\": \"int64\"}}"),
+                     MLOPS_OK);
+    assert_int_equal(mlops_frame_columns(frame), 65536);
+    assert_int_equal(mlops_frame_column_type(frame, 65535), MLOPS_TYPE_STRING);
+    assert_int_equal(mlops_frame_column_type(frame, 0), MLOPS_TYPE_FLOAT64);
+    assert_int_equal(mlops_frame_column_index(&index, frame, "c4097"), MLOPS_OK);
+    assert_int_equal(index, 4097);
+    assert_int_equal(mlops_frame_get_int64(&value, frame, 4097, 0), MLOPS_OK);
+    assert_int_equal(value, 7);
+    mlops_frame_free(frame);
+    free(text);
+
+    /* The last name repeats one far before it: reported at the repeat. */
+    text = wide_csv(65536, 12345, &len);
+    ts_assert_error(mlops_frame_parse_csv(&frame, text, len, NULL), MLOPS_EFORMAT,
+                    "CSV line 1 column 65536: duplicate column name \"c12345\"");
+    assert_null(frame);
+    free(text);
+    /* Several repeats: the leftmost repeat is the one named. */
+    ts_assert_error(mlops_frame_parse_csv(&frame, "b,a,b,a,a\n", 10, NULL), MLOPS_EFORMAT,
+                    "CSV line 1 column 3: duplicate column name \"b\"");
+    ts_assert_error(mlops_frame_parse_csv(&frame, "z,a,y,a,z\n", 10, NULL), MLOPS_EFORMAT,
+                    "CSV line 1 column 4: duplicate column name \"a\"");
+    ts_assert_error(mlops_frame_parse_csv(&frame, "a\n1\n", 4,
+                                          "{\"schema\": {\"a\": \"int64\", \"b\": \"int64\"}}"),
+                    MLOPS_EFORMAT, "$.schema.b: the CSV has no such column");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -84,6 +145,7 @@ int main(void)
         cmocka_unit_test(test_frame_limit_is_exact_and_configurable),
         cmocka_unit_test(test_too_many_fields_in_a_line),
         cmocka_unit_test(test_field_length_default_and_quoted),
+        cmocka_unit_test(test_widest_header_names_and_schema),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -200,6 +200,46 @@ static void test_drop_select_and_clone(void **state)
     mlops_frame_free(frame);
 }
 
+static void test_take_rows(void **state)
+{
+    mlops_frame *frame = sample(), *taken = NULL;
+    const size_t rows[] = {2, 0, 2};
+    const size_t bad[] = {0, 3};
+    const char *s;
+    double d;
+    int64_t i;
+    const float *v;
+    (void)state;
+    assert_int_equal(mlops_frame_take_rows(&taken, frame, rows, 3), MLOPS_OK);
+    assert_int_equal(mlops_frame_rows(taken), 3);
+    assert_int_equal(mlops_frame_columns(taken), 5);
+    assert_int_equal(mlops_frame_get_int64(&i, taken, 0, 0), MLOPS_OK);
+    assert_int_equal(i, 9);
+    assert_int_equal(mlops_frame_get_int64(&i, taken, 0, 1), MLOPS_OK);
+    assert_int_equal(i, 7);
+    assert_int_equal(mlops_frame_get_float64(&d, taken, 1, 2), MLOPS_OK);
+    assert_true(d == 1e300);
+    assert_int_equal(mlops_frame_get_string(&s, NULL, taken, 3, 0), MLOPS_OK);
+    assert_string_equal(s, "zoë");
+    assert_int_equal(mlops_frame_get_string(&s, NULL, taken, 3, 1), MLOPS_OK);
+    assert_string_equal(s, "anna");
+    assert_int_equal(mlops_frame_get_f32vec(&v, taken, 4, 0), MLOPS_NULL);
+    assert_int_equal(mlops_frame_get_f32vec(&v, taken, 4, 1), MLOPS_OK);
+    assert_true(v[0] == 1 && v[1] == 2);
+    mlops_frame_free(taken);
+    taken = NULL;
+    assert_int_equal(mlops_frame_take_rows(&taken, frame, NULL, 0), MLOPS_OK);
+    assert_int_equal(mlops_frame_rows(taken), 0);
+    assert_int_equal(mlops_frame_columns(taken), 5);
+    mlops_frame_free(taken);
+    taken = NULL;
+    ts_assert_error(mlops_frame_take_rows(&taken, frame, bad, 2), MLOPS_EINVAL, "row 3 (entry 1) out of range");
+    assert_null(taken);
+    ts_assert_error(mlops_frame_take_rows(NULL, frame, rows, 1), MLOPS_EINVAL, "out");
+    ts_assert_error(mlops_frame_take_rows(&taken, frame, NULL, 1), MLOPS_EINVAL, "rows");
+    mlops_frame_free(frame);
+}
+
 static void test_to_matrix(void **state)
 {
     mlops_frame *frame = sample();
@@ -244,6 +284,12 @@ static int build_sample(void *ctx)
     if (rc == MLOPS_OK)
         rc = mlops_frame_clone(&copy, *out);
     mlops_frame_free(copy);
+    copy = NULL;
+    if (rc == MLOPS_OK) {
+        const size_t rows[] = {50, 0, 50};
+        rc = mlops_frame_take_rows(&copy, *out, rows, 3);
+        mlops_frame_free(copy);
+    }
     return rc;
 }
 
@@ -269,6 +315,7 @@ int main(void)
         cmocka_unit_test(test_append_rows_and_set_cells),
         cmocka_unit_test(test_bad_arguments_are_refused),
         cmocka_unit_test(test_drop_select_and_clone),
+        cmocka_unit_test(test_take_rows),
         cmocka_unit_test(test_to_matrix),
         cmocka_unit_test(test_every_allocation_failure_is_clean),
     };

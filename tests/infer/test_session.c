@@ -80,10 +80,23 @@ static size_t argmax(const float *row, size_t n)
     return best;
 }
 
+/* Under MLOPS_ISA naming a kernel this machine lacks, sessions refuse to open: skip the int8 tests. */
+static void int8_kernel_or_skip(void)
+{
+    const char *name;
+    if (mlops_gemm_isa_default(&name) != MLOPS_OK) {
+        print_message("skipped: %s\n", mlops_error_last()->message);
+        skip();
+    }
+}
+
 static mlops_session *open_digits(const char *options)
 {
     mlops_session *session = NULL;
-    int rc = mlops_session_open(&session, digits_model, digits_model_len, options, digits_frame);
+    int rc;
+    if (options != NULL && (strstr(options, "int8") != NULL || strstr(options, "auto") != NULL))
+        int8_kernel_or_skip();
+    rc = mlops_session_open(&session, digits_model, digits_model_len, options, digits_frame);
     if (rc != MLOPS_OK)
         fail_msg("open: %s", mlops_error_last()->message);
     return session;
@@ -119,12 +132,14 @@ static void test_digits_fp32_matches_pytorch(void **state)
 
 static void test_digits_int8_agrees_with_fp32(void **state)
 {
-    mlops_session *fp32 = open_digits(NULL), *int8 = open_digits("{\"precision\":\"int8\"}");
+    mlops_session *fp32, *int8;
     static float a[DIGITS_ROWS * CLASSES], b[DIGITS_ROWS * CLASSES];
     size_t i, agree = 0;
     char *report = NULL, *plan = NULL;
     double top1;
     (void)state;
+    int8 = open_digits("{\"precision\":\"int8\"}");
+    fp32 = open_digits(NULL);
     assert_string_not_equal(mlops_session_kernel(int8), "fp32");
     assert_int_equal(mlops_session_run(fp32, digits_x, DIGITS_ROWS, a, DIGITS_ROWS * CLASSES), MLOPS_OK);
     assert_int_equal(mlops_session_run(int8, digits_x, DIGITS_ROWS, b, DIGITS_ROWS * CLASSES), MLOPS_OK);
@@ -270,6 +285,7 @@ static void test_warm_runs_allocate_nothing(void **state)
     mlops_session *session;
     static float out[DIGITS_ROWS * CLASSES];
     (void)state;
+    int8_kernel_or_skip();
     ts_alloc_install();
     session = open_digits("{\"precision\":\"int8\"}");
     assert_int_equal(mlops_session_run(session, digits_x, DIGITS_ROWS, out, DIGITS_ROWS * CLASSES), MLOPS_OK);
@@ -315,6 +331,16 @@ static void test_argument_and_option_errors(void **state)
     ts_assert_error(mlops_session_plan(NULL, good), MLOPS_EINVAL, "out");
     ts_assert_error(mlops_session_plan(&text, NULL), MLOPS_EINVAL, "session");
     ts_assert_error(mlops_session_accuracy(&text, good, NULL), MLOPS_EINVAL, "frame");
+    {
+        mlops_frame *narrow = NULL;
+        const char *first[] = {"p0", "p1"};
+        assert_int_equal(mlops_frame_select(&narrow, digits_frame, first, 2), MLOPS_OK);
+        ts_assert_error(mlops_session_accuracy(&text, good, narrow), MLOPS_EINVAL, "rows of 2 values");
+        ts_assert_error(mlops_session_open(&session, digits_model, digits_model_len, "{\"precision\":\"auto\"}",
+                                           narrow),
+                        MLOPS_EINVAL, "calibration frame");
+        mlops_frame_free(narrow);
+    }
     assert_null(mlops_session_kernel(NULL));
     assert_int_equal(mlops_session_input_count(NULL), 0);
     mlops_session_free(NULL);
@@ -330,8 +356,13 @@ typedef struct init_spec {
     const char *name;
     int64_t dims[2];
     int external;
-    int typed; /* 1: float_data instead of raw_data */
+    int typed;     /* 1: float_data instead of raw_data */
+    int int8;      /* 1: int8 values (raw_data) instead of float */
+    int scalar;    /* 1: rank 0, one value */
 } init_spec;
+
+/* Initializer values: float ((j % 7) - 3) / 4, or int8 (j % 7) - 3; scalars 0.5 (float) and 1 (int8). */
+static int8_t int8_values[4][4096];
 
 static uint8_t *build_model(size_t *len, int64_t opset, int64_t width, const node_spec *nodes, size_t n_nodes,
                             const init_spec *inits, size_t n_inits, const char *output)
@@ -387,15 +418,17 @@ static uint8_t *build_model(size_t *len, int64_t opset, int64_t width, const nod
     }
     for (i = 0; i < n_inits; i++) {
         Onnx__TensorProto proto = ONNX__TENSOR_PROTO__INIT;
-        size_t count = (size_t)(inits[i].dims[0] * inits[i].dims[1]);
-        for (j = 0; j < count && j < 4096; j++)
-            weights[i][j] = (float)((int)(j % 7) - 3) * 0.25f;
+        size_t count = inits[i].scalar ? 1 : (size_t)(inits[i].dims[0] * inits[i].dims[1]);
+        for (j = 0; j < count && j < 4096; j++) {
+            weights[i][j] = inits[i].scalar ? 0.5f : (float)((int)(j % 7) - 3) * 0.25f;
+            int8_values[i][j] = (int8_t)(inits[i].scalar ? 1 : (int)(j % 7) - 3);
+        }
         init_protos[i] = proto;
         init_protos[i].name = (char *)inits[i].name;
-        init_protos[i].n_dims = 2;
+        init_protos[i].n_dims = inits[i].scalar ? 0 : 2;
         init_protos[i].dims = (int64_t *)inits[i].dims;
         init_protos[i].has_data_type = 1;
-        init_protos[i].data_type = ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT;
+        init_protos[i].data_type = inits[i].int8 ? ONNX__TENSOR_PROTO__DATA_TYPE__INT8 : ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT;
         if (inits[i].external) {
             location.key = (char *)"location";
             location.value = (char *)"weights.bin";
@@ -408,8 +441,8 @@ static uint8_t *build_model(size_t *len, int64_t opset, int64_t width, const nod
             init_protos[i].float_data = weights[i];
         } else if (count <= 4096) {
             init_protos[i].has_raw_data = 1;
-            init_protos[i].raw_data.len = count * sizeof(float);
-            init_protos[i].raw_data.data = (uint8_t *)weights[i];
+            init_protos[i].raw_data.len = count * (inits[i].int8 ? 1 : sizeof(float));
+            init_protos[i].raw_data.data = inits[i].int8 ? (uint8_t *)int8_values[i] : (uint8_t *)weights[i];
         }
         init_ptrs[i] = &init_protos[i];
     }
@@ -445,7 +478,7 @@ static void expect_open_error(const uint8_t *bytes, size_t len, int code, const 
 
 static void test_malformed_models_are_refused_by_name(void **state)
 {
-    const init_spec w43 = {"W", {4, 3}, 0, 0}, w34 = {"W", {3, 4}, 0, 0};
+    const init_spec w43 = {"W", {4, 3}, 0, 0, 0, 0}, w34 = {"W", {3, 4}, 0, 0, 0, 0};
     const node_spec good[] = {{"mm", "MatMul", {"x", "W"}, "h"}, {"act", "Relu", {"h"}, "y"}};
     const node_spec unknown[] = {{"mm", "MatMul", {"x", "W"}, "h"}, {"odd", "FancyOp", {"h"}, "y"}};
     const node_spec cycle[] = {{"first", "Relu", {"b"}, "a"}, {"second", "Add", {"a", "x"}, "b"},
@@ -493,6 +526,14 @@ static void test_malformed_models_are_refused_by_name(void **state)
     bytes = build_model(&len, 13, 4, good, 2, &w43, 1, "nowhere");
     expect_open_error(bytes, len, MLOPS_EFORMAT, "graph output \"nowhere\"", NULL);
     free(bytes);
+    bytes = build_model(&len, 9, 4, good, 2, &w43, 1, "y");
+    assert_int_equal(mlops_session_open(&session, bytes, len, NULL, NULL), MLOPS_OK);
+    mlops_session_free(session);
+    free(bytes);
+    bytes = build_model(&len, 17, 4, good, 2, &w43, 1, "y");
+    assert_int_equal(mlops_session_open(&session, bytes, len, NULL, NULL), MLOPS_OK);
+    mlops_session_free(session);
+    free(bytes);
     bytes = build_model(&len, 8, 4, good, 2, &w43, 1, "y");
     expect_open_error(bytes, len, MLOPS_EUNSUPPORTED, "opset 8", NULL);
     free(bytes);
@@ -500,7 +541,7 @@ static void test_malformed_models_are_refused_by_name(void **state)
     expect_open_error(bytes, len, MLOPS_EUNSUPPORTED, "opset 18", NULL);
     free(bytes);
     {
-        const init_spec external = {"W", {4, 3}, 1, 0}, huge = {"W", {1 << 20, 1 << 20}, 0, 0};
+        const init_spec external = {"W", {4, 3}, 1, 0, 0, 0}, huge = {"W", {1 << 20, 1 << 20}, 0, 0, 0, 0};
         bytes = build_model(&len, 13, 4, good, 2, &external, 1, "y");
         expect_open_error(bytes, len, MLOPS_EUNSUPPORTED, "initializer \"W\": external data", NULL);
         free(bytes);
@@ -510,9 +551,228 @@ static void test_malformed_models_are_refused_by_name(void **state)
     }
 }
 
+/* A model with two inputs opens and describes itself, but the single-input run refuses it. */
+static void test_models_run_cannot_take(void **state)
+{
+    const node_spec two[] = {{"sum", "Add", {"x", "bias_in"}, "y"}};
+    Onnx__ModelProto *model;
+    Onnx__ValueInfoProto *inputs[2];
+    mlops_session *session = NULL;
+    uint8_t *bytes, *two_inputs;
+    size_t len, len2;
+    float x[4] = {0}, y[4];
+    (void)state;
+    bytes = build_model(&len, 13, 4, two, 1, NULL, 0, "y");
+    /* duplicate the input "x" as "bias_in" */
+    model = onnx__model_proto__unpack(NULL, len, bytes);
+    assert_non_null(model);
+    inputs[0] = model->graph->input[0];
+    inputs[1] = malloc(sizeof *inputs[1]);
+    *inputs[1] = *inputs[0];
+    inputs[1]->name = (char *)"bias_in";
+    free(model->graph->input);
+    model->graph->input = malloc(2 * sizeof *model->graph->input);
+    memcpy(model->graph->input, inputs, sizeof inputs);
+    model->graph->n_input = 2;
+    len2 = onnx__model_proto__get_packed_size(model);
+    two_inputs = malloc(len2);
+    onnx__model_proto__pack(model, two_inputs);
+    assert_int_equal(mlops_session_open(&session, two_inputs, len2, NULL, NULL), MLOPS_OK);
+    assert_int_equal(mlops_session_input_count(session), 2);
+    assert_string_equal(mlops_session_input_name(session, 1), "bias_in");
+    assert_int_equal(mlops_session_input_width(session), 0);
+    ts_assert_error(mlops_session_run(session, x, 1, y, 4), MLOPS_EUNSUPPORTED, "exactly one float input");
+    mlops_session_free(session);
+    /* restore what the unpacker owns before freeing it */
+    model->graph->input[1] = NULL;
+    free(inputs[1]);
+    model->graph->n_input = 1;
+    onnx__model_proto__free_unpacked(model, NULL);
+    free(two_inputs);
+    free(bytes);
+}
+
+/* Every prefix and many single-byte corruptions of a real model: a clean status, never a crash (ASan). */
+static void test_damaged_bytes_fail_cleanly(void **state)
+{
+    size_t len, step = getenv("MLOPS_TEST_QUICK") != NULL ? 211 : 37;
+    unsigned seed = 12345;
+    char *copy = malloc(digits_model_len);
+    (void)state;
+    assert_non_null(copy);
+    for (len = 0; len < digits_model_len; len += step) {
+        mlops_session *session = NULL;
+        int rc = mlops_session_open(&session, digits_model, len, NULL, NULL);
+        assert_true(rc == MLOPS_OK || rc == MLOPS_EFORMAT || rc == MLOPS_EUNSUPPORTED || rc == MLOPS_ELIMIT);
+        if (rc != MLOPS_OK)
+            assert_true(strlen(mlops_error_last()->message) > 0);
+        mlops_session_free(session);
+    }
+    for (len = 0; len < 300; len++) {
+        mlops_session *session = NULL;
+        size_t at = (size_t)rand_r(&seed) % digits_model_len;
+        int rc;
+        memcpy(copy, digits_model, digits_model_len);
+        copy[at] = (char)rand_r(&seed);
+        rc = mlops_session_open(&session, copy, digits_model_len, NULL, NULL);
+        assert_true(rc == MLOPS_OK || rc == MLOPS_EFORMAT || rc == MLOPS_EUNSUPPORTED || rc == MLOPS_ELIMIT);
+        if (rc == MLOPS_OK) {
+            float out[CLASSES * 4];
+            rc = mlops_session_run(session, digits_x, 4, out, sizeof out / sizeof out[0]);
+            assert_true(rc == MLOPS_OK || rc == MLOPS_EBUFSIZE || rc == MLOPS_EUNSUPPORTED || rc == MLOPS_EINVAL);
+        }
+        mlops_session_free(session);
+    }
+    free(copy);
+}
+
+/* More nodes than the documented limit: refused before any work, with the limit named. */
+static void test_node_count_limit(void **state)
+{
+    const node_spec one[] = {{"id", "Identity", {"x"}, "y"}};
+    Onnx__ModelProto *model;
+    Onnx__NodeProto **many, **saved;
+    size_t len, len2, i, n = 100001, n_saved;
+    uint8_t *bytes, *big;
+    mlops_session *session = NULL;
+    (void)state;
+    bytes = build_model(&len, 13, 4, one, 1, NULL, 0, "y");
+    model = onnx__model_proto__unpack(NULL, len, bytes);
+    assert_non_null(model);
+    many = malloc(n * sizeof *many);
+    for (i = 0; i < n; i++)
+        many[i] = model->graph->node[0];
+    saved = model->graph->node;
+    n_saved = model->graph->n_node;
+    model->graph->node = many;
+    model->graph->n_node = n;
+    len2 = onnx__model_proto__get_packed_size(model);
+    big = malloc(len2);
+    onnx__model_proto__pack(model, big);
+    model->graph->node = saved;
+    model->graph->n_node = n_saved;
+    ts_assert_error(mlops_session_open(&session, big, len2, NULL, NULL), MLOPS_ELIMIT, "100001 nodes (at most 100000)");
+    onnx__model_proto__free_unpacked(model, NULL);
+    free(many);
+    free(big);
+    free(bytes);
+}
+
+/* Stored int8 weights behind DequantizeLinear fold into fp32 weights at open: one fused linear layer. */
+static void test_quantized_weights_fold_into_a_linear_layer(void **state)
+{
+    const init_spec inits[] = {{"Wq", {4, 3}, 0, 0, 1, 0}, {"scale", {0, 0}, 0, 0, 0, 1}, {"zp", {0, 0}, 0, 0, 1, 1}};
+    const node_spec nodes[] = {{"deq", "DequantizeLinear", {"Wq", "scale", "zp"}, "W"},
+                               {"mm", "MatMul", {"x", "W"}, "h"}, {"act", "Relu", {"h"}, "y"}};
+    mlops_session *session = NULL;
+    uint8_t *bytes;
+    size_t len, i, j;
+    float x[8] = {1, -2, 3, 0.5f, -1, 0, 2, 1}, y[6];
+    char *plan;
+    (void)state;
+    bytes = build_model(&len, 13, 4, nodes, 3, inits, 3, "y");
+    assert_int_equal(mlops_session_open(&session, bytes, len, NULL, NULL), MLOPS_OK);
+    free(bytes);
+    assert_int_equal(mlops_session_plan(&plan, session), MLOPS_OK);
+    assert_non_null(strstr(plan, "\"steps\":[{\"op\":\"Linear\",\"nodes\":\"mm+act\""));
+    assert_null(strstr(plan, "Dequantize"));
+    mlops_free(plan);
+    assert_int_equal(mlops_session_run(session, x, 2, y, 6), MLOPS_OK);
+    /* W[i][j] = ((3i + j) % 7 - 3 - 1) * 0.5 */
+    for (i = 0; i < 2; i++)
+        for (j = 0; j < 3; j++) {
+            float sum = 0;
+            size_t p;
+            for (p = 0; p < 4; p++)
+                sum += x[i * 4 + p] * (float)((int)((3 * p + j) % 7) - 4) * 0.5f;
+            assert_true(fabsf(y[i * 3 + j] - (sum > 0 ? sum : 0)) < 1e-5f);
+        }
+    mlops_session_free(session);
+}
+
+/* MatMul + Add of a row + each fusable activation: one linear layer, fp32 exact to the formula, int8 close. */
+static void test_fused_activations(void **state)
+{
+    static const struct {
+        const char *op, *name;
+    } acts[] = {{"LeakyRelu", "leaky_relu"}, {"Sigmoid", "sigmoid"}, {"Tanh", "tanh"}, {"Clip", "clip"}};
+    const init_spec inits[] = {{"W", {4, 3}, 0, 0, 0, 0}, {"b", {1, 3}, 0, 0, 0, 0}, {"cmax", {0, 0}, 0, 0, 0, 1}};
+    float x[8] = {1, -2, 3, 0.5f, -1, 0, 2, 1}, y[6], y8[6];
+    size_t a, i, j;
+    (void)state;
+    for (a = 0; a < sizeof acts / sizeof acts[0]; a++) {
+        node_spec nodes[] = {{"mm", "MatMul", {"x", "W"}, "h"}, {"add", "Add", {"h", "b"}, "h2"},
+                             {"act", acts[a].op, {"h2"}, "y"}};
+        mlops_session *fp32 = NULL, *int8 = NULL;
+        uint8_t *bytes;
+        size_t len;
+        char *plan, expect[96];
+        if (strcmp(acts[a].op, "Clip") == 0) {
+            nodes[2].in[1] = "";
+            nodes[2].in[2] = "cmax";
+        }
+        bytes = build_model(&len, 13, 4, nodes, 3, inits, 3, "y");
+        assert_int_equal(mlops_session_open(&fp32, bytes, len, NULL, NULL), MLOPS_OK);
+        assert_int_equal(mlops_session_plan(&plan, fp32), MLOPS_OK);
+        snprintf(expect, sizeof expect, "\"nodes\":\"mm+add+act\",\"precision\":\"fp32\",\"k\":4,\"n\":3,"
+                 "\"activation\":\"%s\"", acts[a].name);
+        if (strstr(plan, expect) == NULL)
+            fail_msg("plan %s lacks %s", plan, expect);
+        mlops_free(plan);
+        assert_int_equal(mlops_session_run(fp32, x, 2, y, 6), MLOPS_OK);
+        for (i = 0; i < 2; i++)
+            for (j = 0; j < 3; j++) {
+                double v = (double)((int)(j % 7) - 3) * 0.25, want; /* b[0][j] */
+                size_t p;
+                for (p = 0; p < 4; p++)
+                    v += x[i * 4 + p] * (double)((int)((3 * p + j) % 7) - 3) * 0.25;
+                want = a == 0 ? (v > 0 ? v : 0.01 * v) : a == 1 ? 1 / (1 + exp(-v)) : a == 2 ? tanh(v)
+                                                                                 : (v < 0.5 ? v : 0.5);
+                if (fabs(y[i * 3 + j] - want) > 1e-5)
+                    fail_msg("%s: y[%zu][%zu] = %g, expected %g", acts[a].op, i, j, y[i * 3 + j], want);
+            }
+        if (mlops_gemm_isa_default(&(const char *){NULL}) == MLOPS_OK) {
+            assert_int_equal(mlops_session_open(&int8, bytes, len, "{\"precision\":\"int8\"}", NULL), MLOPS_OK);
+            assert_int_equal(mlops_session_run(int8, x, 2, y8, 6), MLOPS_OK);
+            for (i = 0; i < 6; i++)
+                assert_true(fabsf(y8[i] - y[i]) < 0.05f);
+        }
+        mlops_session_free(fp32);
+        mlops_session_free(int8);
+        free(bytes);
+    }
+}
+
+/* PyTorch's exported GELU (Div, Erf, Add, Mul, Mul) becomes the epilogue of the layer before it. */
+static void test_exported_gelu_fuses(void **state)
+{
+    mlops_frame *io = NULL;
+    const char *xs[] = {"x0", "x1", "x2", "x3", "x4", "x5", "x6", "x7"}, *ys[] = {"y0", "y1", "y2", "y3"};
+    float x[32 * 8], want[32 * 4], y[32 * 4];
+    mlops_session *session = NULL;
+    char *plan;
+    size_t i;
+    (void)state;
+    assert_int_equal(mlops_frame_read_csv(&io, ts_data("infer/gelu_io.csv"), NULL), MLOPS_OK);
+    assert_int_equal(mlops_frame_to_matrix(x, 32 * 8, NULL, io, xs, 8, MLOPS_MATRIX_NULLS_REFUSE), MLOPS_OK);
+    assert_int_equal(mlops_frame_to_matrix(want, 32 * 4, NULL, io, ys, 4, MLOPS_MATRIX_NULLS_REFUSE), MLOPS_OK);
+    mlops_frame_free(io);
+    assert_int_equal(mlops_session_open_file(&session, ts_data("infer/gelu_mlp.onnx"), NULL, NULL), MLOPS_OK);
+    assert_int_equal(mlops_session_plan(&plan, session), MLOPS_OK);
+    assert_non_null(strstr(plan, "\"steps\":[{\"op\":\"Linear\",\"nodes\":\"/0/Gemm+/1/Div+/1/Erf+/1/Add+/1/Mul+/1/Mul_1\","
+                                 "\"precision\":\"fp32\",\"k\":8,\"n\":16,\"activation\":\"gelu\""));
+    assert_non_null(strstr(plan, "},{\"op\":\"Linear\",\"nodes\":\"/2/Gemm\""));
+    mlops_free(plan);
+    assert_int_equal(mlops_session_run(session, x, 32, y, 32 * 4), MLOPS_OK);
+    for (i = 0; i < 32 * 4; i++)
+        if (fabsf(y[i] - want[i]) > 1e-5f * (1.0f + fabsf(want[i])))
+            fail_msg("y[%zu] = %.9g, PyTorch %.9g", i, y[i], want[i]);
+    mlops_session_free(session);
+}
+
 static void test_typed_and_raw_initializers_agree(void **state)
 {
-    const init_spec raw = {"W", {4, 3}, 0, 0}, typed = {"W", {4, 3}, 0, 1};
+    const init_spec raw = {"W", {4, 3}, 0, 0, 0, 0}, typed = {"W", {4, 3}, 0, 1, 0, 0};
     const node_spec nodes[] = {{"mm", "MatMul", {"x", "W"}, "y"}};
     mlops_session *a = NULL, *b = NULL;
     uint8_t *bytes;
@@ -556,6 +816,8 @@ static void test_allocation_failures_on_open(void **state)
     open_ctx ctx = {NULL, NULL};
     (void)state;
     assert_true(ts_each_allocation_failure(open_call, open_cleanup, &ctx) > 20);
+    assert_int_equal(mlops_allocator_set(NULL), MLOPS_OK);
+    int8_kernel_or_skip();
     ctx.options = "{\"precision\":\"auto\",\"auto_tolerance\":0.5}";
     assert_true(ts_each_allocation_failure(open_call, open_cleanup, &ctx) > 20);
     assert_int_equal(mlops_allocator_set(NULL), MLOPS_OK);
@@ -572,6 +834,12 @@ int main(void)
         cmocka_unit_test(test_warm_runs_allocate_nothing),
         cmocka_unit_test(test_argument_and_option_errors),
         cmocka_unit_test(test_malformed_models_are_refused_by_name),
+        cmocka_unit_test(test_models_run_cannot_take),
+        cmocka_unit_test(test_damaged_bytes_fail_cleanly),
+        cmocka_unit_test(test_node_count_limit),
+        cmocka_unit_test(test_quantized_weights_fold_into_a_linear_layer),
+        cmocka_unit_test(test_fused_activations),
+        cmocka_unit_test(test_exported_gelu_fuses),
         cmocka_unit_test(test_typed_and_raw_initializers_agree),
         cmocka_unit_test(test_allocation_failures_on_open),
     };

@@ -3,6 +3,7 @@
  * status and a message naming the problem, and left byte for byte untouched.
  */
 #include <sqlite3.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -55,10 +56,37 @@ static void test_negative_schema_version_is_refused(void **state)
     assert_refused_untouched(path, NULL, MLOPS_ECORRUPT, "invalid schema version -1");
 }
 
+/*
+ * A main file shorter than its header says is opened when a WAL lies beside
+ * it (an interrupted checkpoint leaves exactly that, and the WAL completes
+ * it). When the WAL cannot complete it, the open reports the damage.
+ */
+static void test_truncated_file_with_useless_wal_is_reported(void **state)
+{
+    const char *path = ts_path("short.db");
+    char wal[4200];
+    mlops_db *db = NULL;
+    size_t len;
+    char *bytes;
+    (void)state;
+    create_db(path);
+    raw_sql(path, "CREATE TABLE filler(x); WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 500)"
+                  " INSERT INTO filler SELECT randomblob(200) FROM n;");
+    bytes = ts_read_file(path, &len);
+    assert_true(len > 3 * 4096);
+    ts_write_file(path, bytes, 2 * 4096);
+    snprintf(wal, sizeof wal, "%s-wal", path);
+    ts_write_file(wal, bytes, 32);  /* not a WAL header: SQLite ignores the file */
+    ts_assert_error(mlops_db_open(&db, path, NULL), MLOPS_ECORRUPT, "malformed");
+    assert_null(db);
+    free(bytes);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_negative_schema_version_is_refused),
+        cmocka_unit_test(test_truncated_file_with_useless_wal_is_reported),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

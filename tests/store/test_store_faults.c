@@ -135,6 +135,15 @@ static void test_multi_row_write_survives_kill_at_every_write(void **state)
     assert_true(report.after > 0);
 }
 
+static void test_audit_append_survives_kill_at_every_write(void **state)
+{
+    ts_fault_report report;
+    (void)state;
+    report = ts_kill_each_write("audit append", filled_db("kill_audit.db"), op_audit, NULL);
+    assert_true(report.before > 0);
+    assert_true(report.after > 0);
+}
+
 static void test_create_survives_kill_at_every_write(void **state)
 {
     const char *path = ts_path("kill_create.db");
@@ -162,6 +171,7 @@ int main(void)
         cmocka_unit_test(test_multi_row_write_survives_every_write_failure),
         cmocka_unit_test(test_audit_append_survives_every_write_failure),
         cmocka_unit_test(test_multi_row_write_survives_kill_at_every_write),
+        cmocka_unit_test(test_audit_append_survives_kill_at_every_write),
         cmocka_unit_test(test_create_survives_kill_at_every_write),
         cmocka_unit_test(test_multi_row_write_survives_random_kills),
     };

@@ -119,6 +119,7 @@ _declare("mlops_frame_column_bool", c_int, P(c_void_p), c_void_p, c_size_t)
 _declare("mlops_frame_column_f32vec", c_int, P(c_void_p), c_void_p, c_size_t)
 _declare("mlops_frame_column_nulls", c_int, P(c_void_p), c_void_p, c_size_t)
 _declare("mlops_frame_select", c_int, P(c_void_p), c_void_p, P(c_char_p), c_size_t)
+_declare("mlops_frame_take_rows", c_int, P(c_void_p), c_void_p, P(c_size_t), c_size_t)
 _declare("mlops_frame_to_matrix", c_int, c_void_p, c_size_t, P(c_size_t), c_void_p, P(c_char_p), c_size_t,
          c_uint32)
 _declare("mlops_frame_parse_csv", c_int, P(c_void_p), c_char_p, c_size_t, c_char_p)

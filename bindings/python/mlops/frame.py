@@ -287,6 +287,14 @@ class Frame(Handle):
         raise_for(lib.mlops_frame_select(ctypes.byref(out), self._p, keys, len(names)))
         return Frame(_pointer=out)
 
+    def take(self, rows: Iterable[int]) -> "Frame":
+        """A new frame with copies of the given rows, in that order (repeats allowed)."""
+        picked = list(rows)
+        indexes = (ctypes.c_size_t * max(len(picked), 1))(*picked)
+        out = ctypes.c_void_p()
+        raise_for(lib.mlops_frame_take_rows(ctypes.byref(out), self._p, indexes, len(picked)))
+        return Frame(_pointer=out)
+
     def copy(self) -> "Frame":
         """A deep copy."""
         out = ctypes.c_void_p()

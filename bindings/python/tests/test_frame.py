@@ -63,6 +63,14 @@ class FrameTest(unittest.TestCase):
         with self.assertRaises(mlops.NotFound):
             copy.index("ghost")
 
+    def test_take_rows(self):
+        frame = mlops.Frame({"a": [1, 2, 3], "s": ["x", None, "z"]})
+        taken = frame.take([2, 0, 2])
+        self.assertEqual(taken.to_dict(), {"a": [3, 1, 3], "s": ["z", "x", "z"]})
+        self.assertEqual(len(frame.take([])), 0)
+        with self.assertRaises(mlops.InvalidArgument):
+            frame.take([3])
+
     def test_csv_round_trip_and_errors(self):
         frame = mlops.Frame({"id": [1, 2], "note": ['said "hi", twice', None]})
         text = frame.to_csv()

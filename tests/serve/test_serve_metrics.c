@@ -1,0 +1,374 @@
+/*
+ * Metrics exposition: the Prometheus text is checked by a small parser of
+ * the text format (metric and label names, label escapes, HELP/TYPE before
+ * and once per family, samples of a family together, histogram buckets
+ * cumulative in increasing le with +Inf equal to _count and a _sum), its
+ * numbers agree with the JSON document, and counters are exact under
+ * concurrent calls.
+ */
+#include <ctype.h>
+#include <pthread.h>
+
+#include "serve_fixture.h"
+
+#define MODEL "risk \"v\"\\x"
+
+typedef struct family {
+    char name[128];
+    char type[16];
+    int help, typed, closed;
+} family;
+
+typedef struct hist_series {
+    char family[128];
+    char labels[512]; /* without le */
+    double last_le, last_count, inf_count, count, sum;
+    int has_inf, has_count, has_sum;
+} hist_series;
+
+typedef struct parser {
+    family families[64];
+    size_t n_families;
+    int current; /* index of the family whose samples are being read, -1 none */
+    hist_series hist[64];
+    size_t n_hist;
+    size_t samples;
+    double requests_total; /* sum of mlops_serve_requests_total */
+} parser;
+
+static int name_start(int c) { return isalpha(c) || c == '_' || c == ':'; }
+static int name_char(int c) { return isalnum(c) || c == '_' || c == ':'; }
+
+static const char *parse_name(char *out, size_t cap, const char *p, int metric)
+{
+    size_t n = 0;
+    if (!name_start((unsigned char)*p) || (!metric && *p == ':'))
+        fail_msg("bad name at \"%.30s\"", p);
+    while (name_char((unsigned char)*p) && (metric || *p != ':')) {
+        assert_true(n + 1 < cap);
+        out[n++] = *p++;
+    }
+    out[n] = '\0';
+    return p;
+}
+
+static double parse_value(const char *text)
+{
+    char *end;
+    double v;
+    if (strcmp(text, "+Inf") == 0)
+        return INFINITY;
+    if (strcmp(text, "-Inf") == 0)
+        return -INFINITY;
+    if (strcmp(text, "NaN") == 0)
+        return NAN;
+    v = strtod(text, &end);
+    if (end == text || *end != '\0' || isnan(v) || isinf(v))
+        fail_msg("bad sample value \"%s\"", text);
+    return v;
+}
+
+static family *find_family(parser *ps, const char *name)
+{
+    size_t i;
+    for (i = 0; i < ps->n_families; i++)
+        if (strcmp(ps->families[i].name, name) == 0)
+            return &ps->families[i];
+    return NULL;
+}
+
+static family *declare(parser *ps, const char *name)
+{
+    family *f = find_family(ps, name);
+    if (f == NULL) {
+        assert_true(ps->n_families < 64);
+        f = &ps->families[ps->n_families++];
+        memset(f, 0, sizeof *f);
+        snprintf(f->name, sizeof f->name, "%s", name);
+    }
+    if (f->closed)
+        fail_msg("family %s declared again after its samples", name);
+    return f;
+}
+
+static void comment_line(parser *ps, const char *line)
+{
+    char name[128], kind[8];
+    const char *p;
+    family *f;
+    if (strncmp(line, "# HELP ", 7) != 0 && strncmp(line, "# TYPE ", 7) != 0)
+        return; /* other comments are allowed */
+    memcpy(kind, line + 2, 4);
+    kind[4] = '\0';
+    p = parse_name(name, sizeof name, line + 7, 1);
+    if (*p != ' ')
+        fail_msg("no text after the name in \"%s\"", line);
+    f = declare(ps, name);
+    if (ps->current >= 0 && &ps->families[ps->current] != f)
+        ps->families[ps->current].closed = 1;
+    ps->current = (int)(f - ps->families);
+    if (strcmp(kind, "HELP") == 0) {
+        if (f->help++)
+            fail_msg("second HELP for %s", name);
+    } else {
+        if (f->typed++)
+            fail_msg("second TYPE for %s", name);
+        snprintf(f->type, sizeof f->type, "%s", p + 1);
+        if (strcmp(f->type, "counter") && strcmp(f->type, "gauge") && strcmp(f->type, "histogram") &&
+            strcmp(f->type, "summary") && strcmp(f->type, "untyped"))
+            fail_msg("unknown type \"%s\"", f->type);
+    }
+}
+
+/* Strip a histogram suffix when `name` belongs to histogram family `fam`. */
+static const char *suffix_of(const char *name, const family *fam)
+{
+    size_t n = strlen(fam->name);
+    if (strncmp(name, fam->name, n) != 0)
+        return NULL;
+    return name + n;
+}
+
+static hist_series *hist_get(parser *ps, const char *fam, const char *labels)
+{
+    size_t i;
+    for (i = 0; i < ps->n_hist; i++)
+        if (strcmp(ps->hist[i].family, fam) == 0 && strcmp(ps->hist[i].labels, labels) == 0)
+            return &ps->hist[i];
+    assert_true(ps->n_hist < 64);
+    memset(&ps->hist[ps->n_hist], 0, sizeof ps->hist[0]);
+    strcpy(ps->hist[ps->n_hist].family, fam); /* fam is a family name, shorter than the field */
+    snprintf(ps->hist[ps->n_hist].labels, sizeof ps->hist[0].labels, "%s", labels);
+    ps->hist[ps->n_hist].last_le = -INFINITY;
+    return &ps->hist[ps->n_hist++];
+}
+
+static void sample_line(parser *ps, const char *line)
+{
+    char name[128], label[128], labels[512] = "", le[256] = "", value[64];
+    const char *p = parse_name(name, sizeof name, line, 1), *suffix;
+    family *f;
+    double v;
+    size_t used = 0;
+    if (*p == '{') {
+        p++;
+        while (*p != '}') {
+            char text[256];
+            size_t n = 0;
+            p = parse_name(label, sizeof label, p, 0);
+            if (p[0] != '=' || p[1] != '"')
+                fail_msg("label %s without =\" in \"%s\"", label, line);
+            p += 2;
+            while (*p != '"') {
+                if (*p == '\0' || *p == '\n')
+                    fail_msg("unterminated label value in \"%s\"", line);
+                if (*p == '\\') {
+                    if (p[1] != '\\' && p[1] != '"' && p[1] != 'n')
+                        fail_msg("bad escape in \"%s\"", line);
+                    text[n++] = p[1] == 'n' ? '\n' : p[1];
+                    p += 2;
+                } else {
+                    text[n++] = *p++;
+                }
+                assert_true(n < sizeof text);
+            }
+            text[n] = '\0';
+            p++;
+            if (strcmp(label, "le") == 0)
+                snprintf(le, sizeof le, "%s", text);
+            else
+                used += (size_t)snprintf(labels + used, sizeof labels - used, "%s=%s;", label, text);
+            if (*p == ',')
+                p++;
+            else if (*p != '}')
+                fail_msg("expected , or } in \"%s\"", line);
+        }
+        p++;
+    }
+    if (*p != ' ')
+        fail_msg("no value in \"%s\"", line);
+    snprintf(value, sizeof value, "%s", p + 1);
+    v = parse_value(value);
+    ps->samples++;
+    if (ps->current < 0)
+        fail_msg("sample %s before any TYPE", name);
+    f = &ps->families[ps->current];
+    suffix = suffix_of(name, f);
+    if (strcmp(f->type, "histogram") == 0) {
+        hist_series *h;
+        if (suffix == NULL || (strcmp(suffix, "_bucket") && strcmp(suffix, "_sum") && strcmp(suffix, "_count")))
+            fail_msg("sample %s inside histogram %s", name, f->name);
+        h = hist_get(ps, f->name, labels);
+        if (strcmp(suffix, "_bucket") == 0) {
+            double bound;
+            if (le[0] == '\0')
+                fail_msg("bucket without le: %s", line);
+            bound = parse_value(le);
+            if (!(bound > h->last_le) || v < h->last_count)
+                fail_msg("buckets not increasing / cumulative at %s", line);
+            h->last_le = bound;
+            h->last_count = v;
+            if (isinf(bound)) {
+                h->has_inf = 1;
+                h->inf_count = v;
+            }
+        } else if (strcmp(suffix, "_sum") == 0) {
+            h->has_sum = 1;
+            h->sum = v;
+        } else {
+            h->has_count = 1;
+            h->count = v;
+        }
+    } else {
+        if (suffix == NULL || *suffix != '\0')
+            fail_msg("sample %s outside its family %s", name, f->name);
+        if (le[0] != '\0')
+            fail_msg("le label outside a histogram: %s", line);
+        if (strcmp(f->type, "counter") == 0 && !(v >= 0))
+            fail_msg("negative counter: %s", line);
+        if (strcmp(name, "mlops_serve_requests_total") == 0)
+            ps->requests_total += v;
+    }
+}
+
+/* Parse the whole exposition; fails the test on the first violation. */
+static void parse_exposition(parser *ps, const char *text)
+{
+    char line[1024];
+    const char *p = text;
+    size_t i;
+    memset(ps, 0, sizeof *ps);
+    ps->current = -1;
+    while (*p) {
+        const char *nl = strchr(p, '\n');
+        size_t n;
+        if (nl == NULL)
+            fail_msg("the text does not end with a newline");
+        n = (size_t)(nl - p);
+        assert_true(n < sizeof line);
+        memcpy(line, p, n);
+        line[n] = '\0';
+        if (line[0] == '#')
+            comment_line(ps, line);
+        else if (line[0] != '\0')
+            sample_line(ps, line);
+        p = nl + 1;
+    }
+    for (i = 0; i < ps->n_families; i++)
+        if (!ps->families[i].typed || !ps->families[i].help)
+            fail_msg("family %s lacks TYPE or HELP", ps->families[i].name);
+    for (i = 0; i < ps->n_hist; i++) {
+        hist_series *h = &ps->hist[i];
+        if (!h->has_inf || !h->has_count || !h->has_sum)
+            fail_msg("histogram %s {%s} lacks +Inf, _count or _sum", h->family, h->labels);
+        if (h->inf_count != h->count)
+            fail_msg("histogram %s: +Inf %g != _count %g", h->family, h->inf_count, h->count);
+    }
+}
+
+typedef struct load {
+    mlops_router *router;
+    int id;
+} load;
+
+static void *hammer(void *arg)
+{
+    load *l = arg;
+    float x[SF_IN], y[SF_OUT];
+    char key[32];
+    int i;
+    for (i = 0; i < 5000; i++) {
+        sf_normals(x, SF_IN, (uint64_t)(l->id * 100000 + i), 0.0);
+        snprintf(key, sizeof key, "%d/%d", l->id, i);
+        assert_int_equal(mlops_router_run(NULL, l->router, key, x, 1, y, SF_OUT), MLOPS_OK);
+    }
+    return NULL;
+}
+
+static void test_prometheus_text_is_valid_and_counts_are_exact(void **state)
+{
+    mlops_db *db = sf_open("metrics.db");
+    mlops_router *router = NULL;
+    pthread_t threads[3];
+    load loads[3];
+    int64_t v1, v2;
+    size_t len;
+    uint8_t *bytes;
+    char *text = NULL, *empty = NULL;
+    parser *ps = calloc(1, sizeof *ps);
+    cJSON *m, *s;
+    int i;
+    (void)state;
+    assert_non_null(ps);
+    assert_int_equal(mlops_model_create(db, MODEL, NULL, NULL), MLOPS_OK);
+    bytes = sf_random_model(&len, 1);
+    v1 = sf_register(db, MODEL, bytes, len);
+    bytes = sf_random_model(&len, 2);
+    v2 = sf_register(db, MODEL, bytes, len);
+    assert_int_equal(mlops_alias_set(db, MODEL, "production", v1), MLOPS_OK);
+    assert_int_equal(mlops_alias_set(db, MODEL, "staging", v2), MLOPS_OK);
+    assert_int_equal(mlops_router_open(&router, db, MODEL,
+                                       "{\"challenger\": \"staging\", \"share\": 0.3, \"reload_interval_ms\": 0, "
+                                       "\"drift\": {\"window_ms\": 0}}"),
+                     MLOPS_OK);
+    assert_int_equal(mlops_router_metrics_prometheus(&empty, router), MLOPS_OK);
+    parse_exposition(ps, empty);
+    assert_true(ps->requests_total == 0);
+    mlops_free(empty);
+    for (i = 0; i < 3; i++) {
+        loads[i].router = router;
+        loads[i].id = i;
+        assert_int_equal(pthread_create(&threads[i], NULL, hammer, &loads[i]), 0);
+    }
+    for (i = 0; i < 3; i++)
+        assert_int_equal(pthread_join(threads[i], NULL), 0);
+    assert_int_equal(mlops_router_metrics_prometheus(&text, router), MLOPS_OK);
+    parse_exposition(ps, text);
+    assert_true(ps->requests_total == 15000);
+    assert_true(ps->n_hist == 2);
+    assert_true(ps->hist[0].count + ps->hist[1].count == 15000);
+    assert_non_null(strstr(text, "model=\"risk \\\"v\\\"\\\\x\""));
+    assert_non_null(strstr(text, "# TYPE mlops_serve_latency_seconds histogram"));
+    m = sf_metrics(router);
+    s = sf_series(m, "champion", v1);
+    {
+        double champion = sf_number(s, "requests", NULL), challenger;
+        char needle[160];
+        s = sf_series(m, "challenger", v2);
+        challenger = sf_number(s, "requests", NULL);
+        assert_true(champion + challenger == 15000);
+        snprintf(needle, sizeof needle, "mlops_serve_requests_total{model=\"risk \\\"v\\\"\\\\x\",arm=\"challenger\","
+                                        "version=\"%lld\"} %.0f\n", (long long)v2, challenger);
+        assert_non_null(strstr(text, needle));
+        assert_true(sf_number(s, "latency_us", "p50") <= sf_number(s, "latency_us", "p99"));
+        assert_true(sf_number(s, "latency_us", "p50") > 0);
+    }
+    cJSON_Delete(m);
+    mlops_free(text);
+    free(ps);
+    mlops_router_close(router);
+    mlops_db_close(db);
+}
+
+static void test_exposition_parser_reads_a_known_good_text(void **state)
+{
+    parser *ps = calloc(1, sizeof *ps);
+    (void)state;
+    assert_non_null(ps);
+    parse_exposition(ps, "# HELP a_total x\n# TYPE a_total counter\na_total{k=\"v\\\"\"} 3\n"
+                         "# HELP h y\n# TYPE h histogram\nh_bucket{le=\"1\"} 1\nh_bucket{le=\"+Inf\"} 2\n"
+                         "h_sum 3.5\nh_count 2\n");
+    assert_int_equal(ps->samples, 5);
+    assert_int_equal(ps->n_hist, 1);
+    assert_true(ps->hist[0].count == 2);
+    free(ps);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_exposition_parser_reads_a_known_good_text),
+        cmocka_unit_test(test_prometheus_text_is_valid_and_counts_are_exact),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
