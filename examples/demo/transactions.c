@@ -228,7 +228,7 @@ int demo_generate(mlops_frame **transactions, mlops_frame **activity, mlops_fram
     size_t i, n, start;
     int64_t *ids = NULL, *cust = NULL, *ts = NULL, *hour = NULL, *count24 = NULL;
     double *amount = NULL, *sum24 = NULL, *mean30 = NULL, *foreign30 = NULL;
-    uint8_t *foreign = NULL, *label = NULL, *amount_nulls = NULL;
+    uint8_t *foreign = NULL, *risky = NULL, *label = NULL, *amount_nulls = NULL;
     const char **category_names = NULL, **country_names = NULL;
     int rc = MLOPS_ENOMEM;
 
@@ -247,12 +247,13 @@ int demo_generate(mlops_frame **transactions, mlops_frame **activity, mlops_fram
     mean30 = malloc(n * sizeof *mean30);
     foreign30 = malloc(n * sizeof *foreign30);
     foreign = malloc(n);
+    risky = malloc(n);
     label = malloc(n);
     amount_nulls = calloc(n, 1);
     category_names = malloc(n * sizeof *category_names);
     country_names = malloc(n * sizeof *country_names);
     if (!ids || !cust || !ts || !hour || !count24 || !amount || !sum24 || !mean30 || !foreign30 || !foreign ||
-        !label || !amount_nulls || !category_names || !country_names)
+        !risky || !label || !amount_nulls || !category_names || !country_names)
         goto out_free;
 
     /* Rolling state of each customer just before each of their transactions. */
@@ -305,6 +306,7 @@ int demo_generate(mlops_frame **transactions, mlops_frame **activity, mlops_fram
         category_names[i] = categories[t->category].name;
         country_names[i] = countries[t->country];
         foreign[i] = t->country != people[t->customer - 1].home;
+        risky[i] = (uint8_t)categories[t->category].risky;
         label[i] = (uint8_t)t->fraud;
     }
     for (i = 0; i < (size_t)p->malformed_rows && n > 0; i++) {
@@ -324,6 +326,7 @@ int demo_generate(mlops_frame **transactions, mlops_frame **activity, mlops_fram
         (rc = mlops_frame_add_string(*transactions, "country", country_names, n)) ||
         (rc = mlops_frame_add_int64(*transactions, "hour", hour, NULL, n)) ||
         (rc = mlops_frame_add_bool(*transactions, "is_foreign", foreign, NULL, n)) ||
+        (rc = mlops_frame_add_bool(*transactions, "risky", risky, NULL, n)) ||
         (rc = mlops_frame_add_bool(*transactions, "label", label, NULL, n)))
         goto out_free;
 
@@ -363,6 +366,7 @@ out_free:
     free(mean30);
     free(foreign30);
     free(foreign);
+    free(risky);
     free(label);
     free(amount_nulls);
     free(category_names);

@@ -30,7 +30,8 @@ demo_params demo_default_params(void);
 /*
  * Generate the data as three frames (caller frees each):
  *   transactions: txn_id, customer_id, ts (µs), amount, category, country,
- *                 hour, is_foreign, label — ordered by time; includes the
+ *                 hour, is_foreign, risky (a risky merchant category),
+ *                 label — ordered by time; includes the
  *                 malformed rows;
  *   activity:     customer_id, ts, txn_count_24h, amount_sum_24h,
  *                 amount_mean_30d, foreign_share_30d — the customer's state

@@ -30,6 +30,8 @@ typedef struct mlops_frame mlops_frame;
 #define MLOPS_MATRIX_NULLS_AS_NAN 0u  /* a null cell becomes NaN */
 #define MLOPS_MATRIX_NULLS_REFUSE 1u  /* a null cell fails the call with MLOPS_EINVAL */
 
+/** Static name of column type `type` ("int64", "float64", "bool", "string", "f32vec"), or "unknown". @thread any */
+MLOPS_API const char *mlops_frame_type_name(int32_t type);
 /** Create an empty frame (no columns, no rows); free with mlops_frame_free(). @thread any */
 MLOPS_API int mlops_frame_new(mlops_frame **out);
 /** Free `frame`; NULL is a no-op. @thread handle */

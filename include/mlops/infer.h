@@ -95,7 +95,7 @@ typedef struct mlops_session mlops_session;
  */
 MLOPS_API int mlops_session_open(mlops_session **out, const void *onnx, size_t len, const char *options_json,
                                  const mlops_frame *calibration);
-/** As mlops_session_open(), reading the model from the file at `path`. @thread any */
+/** As mlops_session_open(), reading the model from the file at `path` (MLOPS_ENOTFOUND when absent). @thread any */
 MLOPS_API int mlops_session_open_file(mlops_session **out, const char *path, const char *options_json,
                                       const mlops_frame *calibration);
 /** Free `session`; NULL is a no-op. No run may be in progress. @thread handle */

@@ -111,7 +111,13 @@ typedef struct mlops_serve_drift_event {
 
 typedef void (*mlops_serve_drift_fn)(const mlops_serve_drift_event *event, void *payload);
 
-/** Call `callback` (NULL: none) for each window in which dataset or prediction drift is detected; it runs on the thread that closes the window. @thread handle */
+/**
+ * Call `callback` (NULL: none) for each window in which dataset or
+ * prediction drift is detected. It runs on the thread that closes the
+ * window, inside the router's control section: it may call
+ * mlops_router_run(), _assign(), _version() and _outcome() but no other
+ * router function. @thread handle
+ */
 MLOPS_API int mlops_router_on_drift(mlops_router *router, mlops_serve_drift_fn callback, void *payload);
 /**
  * Close the current drift window of every live arm now: store each in the

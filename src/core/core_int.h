@@ -152,6 +152,15 @@ int mlops__time_parse_iso8601(int64_t *out, const char *text, size_t len);
 #define MLOPS__TIME_TEXT_MAX 48
 void mlops__time_format_iso8601(char *out, int64_t us);
 
+/* ---- files ------------------------------------------------------------------------ */
+/*
+ * Read the whole file at `path` (`what` names it in messages: "CSV file",
+ * "model file") into a new NUL-terminated buffer (mlops__free). A missing file
+ * is MLOPS_ENOTFOUND, a larger one than `max_len` MLOPS_ELIMIT.
+ */
+int mlops__read_file(char **out, size_t *len_out, const char *path, size_t max_len, const char *subsystem,
+                     const char *what);
+
 /* ---- text ---------------------------------------------------------------------- */
 /* 1 if `len` bytes are valid UTF-8 (no overlongs, no surrogates); else 0 and the offset of the bad byte. */
 int mlops__utf8_valid(const char *text, size_t len, size_t *bad_offset);

@@ -17,8 +17,8 @@ int mlops__fs_key_columns(size_t *cols, const fs_entity *entity, const mlops_fra
                                 key->name, entity->name);
         if (mlops_frame_column_type(frame, cols[i]) != key->type)
             return mlops__error(MLOPS_EINVAL, "features", "%s: key column \"%s\" is %s, entity \"%s\" needs %s",
-                                what, key->name, mlops__fs_type_name(mlops_frame_column_type(frame, cols[i])),
-                                entity->name, mlops__fs_type_name(key->type));
+                                what, key->name, mlops_frame_type_name(mlops_frame_column_type(frame, cols[i])),
+                                entity->name, mlops_frame_type_name(key->type));
     }
     return MLOPS_OK;
 }
@@ -145,7 +145,7 @@ int mlops__fs_payload_encode(mlops__buf *buf, const fs_view *view, const size_t 
             for (d = 0; d < f->dim; d++) {
                 uint32_t bits;
                 memcpy(&bits, &v[d], sizeof bits);
-                put_le32(p + 4 * d, bits);
+                put_le32(p + (size_t)4 * d, bits);
             }
             break;
         }

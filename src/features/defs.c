@@ -13,17 +13,6 @@
 static const char *const reserved_names[] = {"event_time", "age_us", "quarantine_id", "rule", "column",
                                              "message", "system_time", NULL};
 
-const char *mlops__fs_type_name(int32_t type)
-{
-    switch (type) {
-    case MLOPS_TYPE_INT64: return "int64";
-    case MLOPS_TYPE_FLOAT64: return "float64";
-    case MLOPS_TYPE_BOOL: return "bool";
-    case MLOPS_TYPE_STRING: return "string";
-    case MLOPS_TYPE_F32VEC: return "f32vec";
-    default: return "unknown";
-    }
-}
 
 static int32_t type_from_name(const char *name)
 {
@@ -31,7 +20,7 @@ static int32_t type_from_name(const char *name)
                                     MLOPS_TYPE_F32VEC};
     size_t i;
     for (i = 0; i < sizeof types / sizeof types[0]; i++)
-        if (strcmp(name, mlops__fs_type_name(types[i])) == 0)
+        if (strcmp(name, mlops_frame_type_name(types[i])) == 0)
             return types[i];
     return 0;
 }
@@ -80,7 +69,7 @@ void mlops__fs_entity_clear(fs_entity *entity)
     memset(entity, 0, sizeof *entity);
 }
 
-int mlops__fs_entity_parse(fs_entity *out, const char *json)
+static int entity_parse(fs_entity *out, const char *json)
 {
     static const char *const top_keys[] = {"name", "keys", "description", NULL};
     static const char *const key_keys[] = {"name", "type", NULL};
@@ -176,8 +165,8 @@ int mlops__fs_entity_load(fs_entity *out, mlops_db *db, const char *name)
         goto out_release;
     rc = mlops__stmt_step(stmt);
     if (rc == MLOPS__ROW)
-        rc = mlops__fs_entity_parse(out, mlops__stmt_text(stmt, 0));
-    else if (rc == MLOPS_DONE)
+        rc = entity_parse(out, mlops__stmt_text(stmt, 0));
+    else if (rc >= 0)
         rc = mlops__error(MLOPS_ENOTFOUND, "features", "entity \"%s\" not found", name);
 out_release:
     mlops__stmt_release(stmt);
@@ -194,7 +183,7 @@ int mlops_entity_define(mlops_db *db, const char *definition_json)
         return mlops__error_null("features", "mlops_entity_define", "db");
     if (!definition_json)
         return mlops__error_null("features", "mlops_entity_define", "definition_json");
-    if ((rc = mlops__fs_entity_parse(&entity, definition_json)))
+    if ((rc = entity_parse(&entity, definition_json)))
         return rc;
     if ((rc = mlops__tx_begin(db)))
         goto out_clear;
@@ -263,7 +252,7 @@ static int parse_allowed(fs_feature *f, const mlops__json *list, const char *pat
         f->allowed_str = mlops__calloc(n, sizeof *f->allowed_str);
     else
         f->allowed_num = mlops__calloc(n, sizeof *f->allowed_num);
-    if (!f->allowed_str && !f->allowed_num)
+    if (f->type == MLOPS_TYPE_STRING ? !f->allowed_str : !f->allowed_num)
         return mlops__error(MLOPS_ENOMEM, "features", "out of memory reading a definition");
     for (i = 0; i < n; i++) {
         const mlops__json *item = mlops__json_at(list, i);
@@ -304,7 +293,7 @@ static int parse_contract(fs_feature *f, const mlops__json *contract, const char
         return rc;
     if ((mlops__json_get(contract, "min") || mlops__json_get(contract, "max")) && !numeric)
         return mlops__error(MLOPS_EFORMAT, "features", "%s: min and max apply to numeric features, not %s", path,
-                            mlops__fs_type_name(f->type));
+                            mlops_frame_type_name(f->type));
     if (mlops__json_get(contract, "finite") && f->type != MLOPS_TYPE_FLOAT64 && f->type != MLOPS_TYPE_F32VEC)
         return mlops__error(MLOPS_EFORMAT, "features", "%s.finite: applies to float64 and f32vec features", path);
     if (mlops__json_get(contract, "max_length") && f->type != MLOPS_TYPE_STRING)
@@ -383,7 +372,8 @@ static uint32_t fixed_size(const fs_feature *f)
     }
 }
 
-int mlops__fs_view_parse(fs_view **out, const char *json)
+/* Parse a view definition (without loading its entity). */
+static int view_parse(fs_view **out, const char *json)
 {
     static const char *const top_keys[] = {"name", "entity", "ttl_us", "description", "features", NULL};
     mlops__json *doc = NULL;
@@ -475,7 +465,7 @@ static int view_header(int64_t *id, int32_t *current, mlops_db *db, const char *
         *id = mlops__stmt_int64(stmt, 0);
         *current = (int32_t)mlops__stmt_int64(stmt, 1);
         rc = MLOPS_OK;
-    } else if (rc == MLOPS_DONE) {
+    } else if (rc >= 0) {
         rc = mlops__error(MLOPS_ENOTFOUND, "features", "feature view \"%s\" not found", name);
     }
 out_release:
@@ -495,7 +485,7 @@ static int read_definition(char **out, mlops_db *db, int64_t id, int32_t version
     rc = mlops__stmt_step(stmt);
     if (rc == MLOPS__ROW)
         rc = dup_string(out, mlops__stmt_text(stmt, 0));
-    else if (rc == MLOPS_DONE)
+    else if (rc >= 0)
         rc = mlops__error(MLOPS_ENOTFOUND, "features", "feature view \"%s\" has no version %d", name, (int)version);
 out_release:
     mlops__stmt_release(stmt);
@@ -519,7 +509,7 @@ int mlops__fs_view_load(fs_view **out, mlops_db *db, const char *name, int32_t v
         version = current;
     if ((rc = read_definition(&json, db, id, version, name)))
         return rc;
-    rc = mlops__fs_view_parse(out, json);
+    rc = view_parse(out, json);
     mlops__free(json);
     if (rc)
         return rc;
@@ -649,7 +639,7 @@ int mlops_view_define(int32_t *version_out, mlops_db *db, const char *definition
         return mlops__error_null("features", "mlops_view_define", "definition_json");
     if (flags & ~MLOPS_VIEW_INCOMPATIBLE)
         return mlops__error(MLOPS_EINVAL, "features", "mlops_view_define: unknown flags 0x%x", (unsigned)flags);
-    if ((rc = mlops__fs_view_parse(&view, definition_json)))
+    if ((rc = view_parse(&view, definition_json)))
         return rc;
     if ((rc = mlops__json_parse(&doc, definition_json, "features", "view definition")))
         goto out_free_view;
@@ -684,7 +674,7 @@ int mlops_view_define(int32_t *version_out, mlops_db *db, const char *definition
             version = current;
             goto out_end;
         }
-        if ((rc = mlops__fs_view_parse(&prev, stored)))
+        if ((rc = view_parse(&prev, stored)))
             goto out_end;
         rc = check_compatible(view, prev);
         if (rc == MLOPS_ECONFLICT && (flags & MLOPS_VIEW_INCOMPATIBLE))
@@ -694,9 +684,7 @@ int mlops_view_define(int32_t *version_out, mlops_db *db, const char *definition
             goto out_end;
         }
         version = current + 1;
-    } else if (rc == MLOPS_ENOTFOUND) {
-        rc = MLOPS_OK;
-    } else {
+    } else if (rc != MLOPS_ENOTFOUND) {
         goto out_end;
     }
     if ((rc = set_current(db, &id, view, version)) || (rc = insert_version(db, id, version, canonical)))

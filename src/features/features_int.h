@@ -85,17 +85,12 @@ typedef struct fs_plan {
 } fs_plan;
 
 /* ---- definitions (defs.c) ---- */
-int mlops__fs_entity_parse(fs_entity *out, const char *json);
 void mlops__fs_entity_clear(fs_entity *entity);
 int mlops__fs_entity_load(fs_entity *out, mlops_db *db, const char *name);
-/* Parse a view definition (without loading its entity). */
-int mlops__fs_view_parse(fs_view **out, const char *json);
 /* Load `name` at `version` (0 = current) with its entity; MLOPS_ENOTFOUND when absent. */
 int mlops__fs_view_load(fs_view **out, mlops_db *db, const char *name, int32_t version);
 void mlops__fs_view_free(fs_view *view);
 const fs_feature *mlops__fs_view_feature(const fs_view *view, const char *name);
-/* Name of a feature type as written in definitions. */
-const char *mlops__fs_type_name(int32_t type);
 
 /* ---- encodings (codec.c) ---- */
 /* Column indices of the entity's keys in `frame`, checked for presence and type. */
@@ -121,8 +116,8 @@ void mlops__fs_plan_free(fs_plan *plan);
 int mlops__fs_plan_check(const fs_plan *plan, int32_t version, const uint8_t *payload, size_t len);
 /* 1 when planned feature i of a checked payload is null (or absent from its version). */
 int mlops__fs_plan_is_null(const fs_plan *plan, size_t i, int32_t version, const uint8_t *payload);
-/* Add one all-null output column per planned feature to `frame`, named by `names` (or the feature names). */
-int mlops__fs_plan_add_columns(const fs_plan *plan, mlops_frame *frame, const char *const *names);
+/* Add one all-null output column per planned feature to `frame`, named as the feature. */
+int mlops__fs_plan_add_columns(const fs_plan *plan, mlops_frame *frame);
 /* Write planned feature i of a checked payload into cell (row, col) of `frame` (nothing for a null). */
 int mlops__fs_plan_decode_cell(const fs_plan *plan, size_t i, int32_t version, const uint8_t *payload,
                                size_t len, mlops_frame *frame, size_t col, size_t row);
@@ -148,9 +143,5 @@ int mlops__fs_fresh(const fs_view *view, int64_t event_time, int64_t at);
  */
 int mlops__fs_secure_delete_on(int64_t *previous, mlops_db *db);
 void mlops__fs_secure_delete_restore(mlops_db *db, int64_t previous);
-
-/* Ingest with an optional set of frame columns to ignore (used by quarantine retry). */
-int mlops__fs_ingest(mlops_ingest_report *report, mlops_db *db, const char *view, const mlops_frame *frame,
-                     const mlops_ingest_options *options, const uint8_t *ignored_columns);
 
 #endif /* MLOPS_FEATURES_INT_H */

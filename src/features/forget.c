@@ -19,6 +19,15 @@
 #define FORGET_SECRET_META "features.forget_secret"
 #define SECRET_BYTES 32
 
+static int hex_digit(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    return -1;
+}
+
 static int forget_secret(uint8_t secret[SECRET_BYTES], mlops_db *db)
 {
     mlops__stmt *stmt = NULL;
@@ -30,14 +39,16 @@ static int forget_secret(uint8_t secret[SECRET_BYTES], mlops_db *db)
     rc = mlops__stmt_step(stmt);
     if (rc == MLOPS__ROW) {
         const char *text = mlops__stmt_text(stmt, 0);
-        rc = strlen(text) == 2 * SECRET_BYTES ? MLOPS_OK
-                                               : mlops__error(MLOPS_ECORRUPT, "features", "the forget secret is damaged");
+        rc = strlen(text) == (size_t)2 * SECRET_BYTES ? MLOPS_OK : MLOPS_ECORRUPT;
         for (i = 0; rc == MLOPS_OK && i < SECRET_BYTES; i++) {
-            unsigned byte = 0;
-            if (sscanf(text + 2 * i, "%2x", &byte) != 1)
-                rc = mlops__error(MLOPS_ECORRUPT, "features", "the forget secret is damaged");
-            secret[i] = (uint8_t)byte;
+            int high = hex_digit(text[2 * (size_t)i]), low = hex_digit(text[2 * (size_t)i + 1]);
+            if (high < 0 || low < 0)
+                rc = MLOPS_ECORRUPT;
+            else
+                secret[i] = (uint8_t)(high << 4 | low);
         }
+        if (rc)
+            rc = mlops__error(MLOPS_ECORRUPT, "features", "the forget secret in mlops_meta is damaged");
         mlops__stmt_release(stmt);
         return rc;
     }
@@ -238,7 +249,6 @@ int mlops_features_stats(char **out, mlops_db *db, const char *view)
     }
     if (rc != MLOPS_DONE)
         goto out_release;
-    rc = MLOPS_OK;
     mlops__buf_puts(&json, "{\"view\":");
     mlops__buf_json_string(&json, current->name);
     mlops__buf_printf(&json, ",\"version\":%d,\"rows\":%lld,\"keys\":%lld,\"newest_event_time\":", (int)current->version,

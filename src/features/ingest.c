@@ -54,7 +54,7 @@ static int resolve_columns(ingest_cols *cols, const fs_view *view, const mlops_f
     type = mlops_frame_column_type(frame, cols->event_time);
     if (type != MLOPS_TYPE_INT64 && type != MLOPS_TYPE_STRING)
         return mlops__error(MLOPS_EINVAL, "features", "%s: event time column \"%s\" is %s, not int64 or string", what,
-                            event_time_column, mlops__fs_type_name(type));
+                            event_time_column, mlops_frame_type_name(type));
     for (k = 0; k < view->feature_count; k++)
         cols->features[k] = SIZE_MAX;
     for (c = 0; c < ncols; c++) {
@@ -74,8 +74,8 @@ static int resolve_columns(ingest_cols *cols, const fs_view *view, const mlops_f
         type = mlops_frame_column_type(frame, c);
         if (type != f->type || (f->type == MLOPS_TYPE_F32VEC && mlops_frame_column_dim(frame, c) != f->dim))
             return mlops__error(MLOPS_EINVAL, "features", "%s: column \"%s\" is %s of dim %u, the feature is %s of dim %u",
-                                what, name, mlops__fs_type_name(type), (unsigned)mlops_frame_column_dim(frame, c),
-                                mlops__fs_type_name(f->type), (unsigned)f->dim);
+                                what, name, mlops_frame_type_name(type), (unsigned)mlops_frame_column_dim(frame, c),
+                                mlops_frame_type_name(f->type), (unsigned)f->dim);
         cols->features[f - view->features] = c;
     }
     return MLOPS_OK;
@@ -505,8 +505,9 @@ static int write_quarantine(writer *w, const ingest_cols *cols, const mlops_fram
     return rc;
 }
 
-int mlops__fs_ingest(mlops_ingest_report *report, mlops_db *db, const char *view_name, const mlops_frame *frame,
-                     const mlops_ingest_options *options, const uint8_t *ignored_columns)
+/* Ingest `frame`, skipping the frame columns flagged in `ignored_columns` (may be NULL). */
+static int ingest_frame(mlops_ingest_report *report, mlops_db *db, const char *view_name, const mlops_frame *frame,
+                        const mlops_ingest_options *options, const uint8_t *ignored_columns)
 {
     mlops_ingest_options defaults = MLOPS_INGEST_OPTIONS_INIT;
     const mlops_ingest_options *opt = options ? options : &defaults;
@@ -619,7 +620,7 @@ int mlops_features_ingest(mlops_ingest_report *report, mlops_db *db, const char 
         return mlops__error_null("features", "mlops_features_ingest", "view");
     if (!frame)
         return mlops__error_null("features", "mlops_features_ingest", "frame");
-    return mlops__fs_ingest(report, db, view, frame, options, NULL);
+    return ingest_frame(report, db, view, frame, options, NULL);
 }
 
 /* ---- quarantine ---- */
@@ -671,7 +672,7 @@ int mlops_features_quarantine_list(mlops_frame **out, mlops_db *db, const char *
         rc = mlops_frame_add_column(frame, def->entity.keys[i].name, def->entity.keys[i].type, 0);
     first_feature = key_col + def->entity.key_count + 1;
     if (rc || (rc = mlops_frame_add_column(frame, "event_time", MLOPS_TYPE_INT64, 0)) ||
-        (rc = mlops__fs_plan_add_columns(plan, frame, NULL)))
+        (rc = mlops__fs_plan_add_columns(plan, frame)))
         goto out_free;
     if ((rc = mlops__db_prepare(&stmt, db,
                                 "SELECT id, rule, column_name, message, system_time, key, event_time, version, "
@@ -778,7 +779,7 @@ int mlops_features_quarantine_retry(mlops_ingest_report *report, mlops_db *db, c
     mlops__stmt_release(stmt);
     options.policy = MLOPS_INGEST_QUARANTINE;
     if (rc == MLOPS_OK)
-        rc = mlops__fs_ingest(report, db, view, frame, &options, ignored);
+        rc = ingest_frame(report, db, view, frame, &options, ignored);
 out_end:
     rc = mlops__tx_end(db, rc);
 out_secure:

@@ -76,7 +76,7 @@ static void query_set_clear(query_set *q)
 static int query_set_build(query_set *q, const fs_entity *entity, const mlops_frame *entities, size_t ts_col,
                            const char *view)
 {
-    size_t cols[8], rows = mlops_frame_rows(entities), row, n = 0, i;
+    size_t cols[8], rows = mlops_frame_rows(entities), row, n = 0, i, offset;
     const int64_t *ts = NULL;
     const uint8_t *ts_nulls = NULL;
     mlops__buf key;
@@ -105,8 +105,6 @@ static int query_set_build(query_set *q, const fs_entity *entity, const mlops_fr
             continue;
         if (rc)
             break;
-        /* Offsets now, pointers once the arena stops moving. */
-        q->rows[n].key = (const uint8_t *)(uintptr_t)q->arena.len;
         q->rows[n].key_len = (uint32_t)key.len;
         q->rows[n].row = (uint32_t)row;
         q->rows[n].ts = ts[row];
@@ -122,8 +120,11 @@ static int query_set_build(query_set *q, const fs_entity *entity, const mlops_fr
         query_set_clear(q);
         return rc;
     }
-    for (i = 0; i < n; i++)
-        q->rows[i].key = (const uint8_t *)q->arena.data + (uintptr_t)q->rows[i].key;
+    /* The arena holds the keys in row order and stops moving now: point into it. */
+    for (i = 0, offset = 0; i < n; i++) {
+        q->rows[i].key = (const uint8_t *)q->arena.data + offset;
+        offset += q->rows[i].key_len;
+    }
     qsort(q->rows, n, sizeof *q->rows, query_cmp);
     q->count = n;
     q->entity = entity;

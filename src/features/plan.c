@@ -60,7 +60,7 @@ int mlops__fs_plan_new(fs_plan **out, mlops_db *db, const char *view, int32_t ve
         goto out_free;
     plan->count = count;
     plan->version_count = current->version;
-    plan->features = mlops__calloc(count ? count : 1, sizeof *plan->features);
+    plan->features = mlops__calloc(count ? count : 1, sizeof(const fs_feature *));
     plan->min_bytes = mlops__calloc((size_t)plan->version_count, sizeof *plan->min_bytes);
     plan->slots = mlops__calloc((size_t)plan->version_count * (count ? count : 1), sizeof *plan->slots);
     if (!plan->features || !plan->min_bytes || !plan->slots) {
@@ -137,13 +137,13 @@ int mlops__fs_plan_is_null(const fs_plan *plan, size_t i, int32_t version, const
     return present(plan, i, version, payload) == NULL;
 }
 
-int mlops__fs_plan_add_columns(const fs_plan *plan, mlops_frame *frame, const char *const *names)
+int mlops__fs_plan_add_columns(const fs_plan *plan, mlops_frame *frame)
 {
     size_t i;
     int rc;
     for (i = 0; i < plan->count; i++) {
         const fs_feature *f = plan->features[i];
-        if ((rc = mlops_frame_add_column(frame, names ? names[i] : f->name, f->type,
+        if ((rc = mlops_frame_add_column(frame, f->name, f->type,
                                          f->type == MLOPS_TYPE_F32VEC ? f->dim : 0)))
             return rc;
     }
@@ -169,14 +169,14 @@ int mlops__fs_plan_decode_cell(const fs_plan *plan, size_t i, int32_t version, c
     }
     case MLOPS_TYPE_BOOL: return mlops_frame_set_bool(frame, col, row, *p);
     case MLOPS_TYPE_F32VEC: {
-        float stack[64];
+        float stack[64] = {0};
         float *v = f->dim <= 64 ? stack : mlops__malloc(sizeof(float) * f->dim);
         uint32_t d;
         int rc;
         if (!v)
             return mlops__error(MLOPS_ENOMEM, "features", "out of memory reading a vector");
         for (d = 0; d < f->dim; d++) {
-            uint32_t bits = get_le32(p + 4 * d);
+            uint32_t bits = get_le32(p + (size_t)4 * d);
             memcpy(&v[d], &bits, sizeof bits);
         }
         rc = mlops_frame_set_f32vec(frame, col, row, v, f->dim);
@@ -231,7 +231,7 @@ void mlops__fs_plan_decode_floats(const fs_plan *plan, int32_t version, const ui
         case MLOPS_TYPE_BOOL: *out++ = (float)*p; break;
         default:
             for (d = 0; d < f->dim; d++) {
-                uint32_t bits = get_le32(p + 4 * d);
+                uint32_t bits = get_le32(p + (size_t)4 * d);
                 memcpy(out++, &bits, sizeof bits);
             }
             break;
@@ -253,7 +253,7 @@ int mlops__fs_read_frame(mlops_frame **out, const fs_plan *plan, size_t rows)
         rc = mlops_frame_add_column(frame, entity->keys[i].name, entity->keys[i].type, 0);
     if (rc || (rc = mlops_frame_add_column(frame, "event_time", MLOPS_TYPE_INT64, 0)) ||
         (rc = mlops_frame_add_column(frame, "age_us", MLOPS_TYPE_INT64, 0)) ||
-        (rc = mlops__fs_plan_add_columns(plan, frame, NULL)) || (rc = mlops_frame_append_rows(frame, rows))) {
+        (rc = mlops__fs_plan_add_columns(plan, frame)) || (rc = mlops_frame_append_rows(frame, rows))) {
         mlops_frame_free(frame);
         return rc;
     }

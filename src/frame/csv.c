@@ -280,7 +280,7 @@ static int parse_vector(float *out, uint32_t dim, const char *text)
 
 static const char *parse_type_name(int32_t parse_type)
 {
-    return parse_type == PARSE_TIMESTAMP ? "timestamp" : mlops__frame_type_name(parse_type);
+    return parse_type == PARSE_TIMESTAMP ? "timestamp" : mlops_frame_type_name(parse_type);
 }
 
 static void narrow_candidates(csv_column *col, const char *text)
@@ -696,9 +696,8 @@ out_free:
 
 int mlops_frame_read_csv(mlops_frame **out, const char *path, const char *options_json)
 {
-    FILE *file;
     char *data = NULL;
-    long size;
+    size_t len = 0;
     int rc;
 
     if (!out)
@@ -706,30 +705,12 @@ int mlops_frame_read_csv(mlops_frame **out, const char *path, const char *option
     *out = NULL;
     if (!path)
         return mlops__error_null(SUB, "mlops_frame_read_csv", "path");
-    file = fopen(path, "rb");
-    if (!file)
-        return mlops__error_dep(errno == ENOENT ? MLOPS_ENOTFOUND : MLOPS_EIO, SUB, errno, "CSV file \"%s\": %s",
-                                path, strerror(errno));
-    if (fseek(file, 0, SEEK_END) != 0 || (size = ftell(file)) < 0 || fseek(file, 0, SEEK_SET) != 0) {
-        rc = mlops__error_dep(MLOPS_EIO, SUB, errno, "CSV file \"%s\": cannot determine its size", path);
-        goto out_close;
-    }
-    data = mlops__malloc((size_t)size + 1);
-    if (!data) {
-        rc = mlops__error(MLOPS_ENOMEM, SUB, "out of memory reading CSV file \"%s\" (%ld bytes)", path, size);
-        goto out_close;
-    }
-    if (fread(data, 1, (size_t)size, file) != (size_t)size) {
-        rc = mlops__error_dep(MLOPS_EIO, SUB, errno, "CSV file \"%s\": read failed", path);
-        goto out_free_data;
-    }
-    rc = mlops_frame_parse_csv(out, data, (size_t)size, options_json);
+    if ((rc = mlops__read_file(&data, &len, path, SIZE_MAX - 1, SUB, "CSV file")))
+        return rc;
+    rc = mlops_frame_parse_csv(out, data, len, options_json);
     if (rc)
         mlops__error_prefix("\"%s\"", path);
-out_free_data:
     mlops__free(data);
-out_close:
-    fclose(file);
     return rc;
 }
 

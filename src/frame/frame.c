@@ -8,7 +8,7 @@
 
 #define SUB "frame"
 
-const char *mlops__frame_type_name(int32_t type)
+const char *mlops_frame_type_name(int32_t type)
 {
     switch (type) {
     case MLOPS_TYPE_INT64: return "int64";
@@ -189,7 +189,7 @@ static int column_push(frame_column **out, mlops_frame *frame, const char *name,
                             (unsigned)dim);
     if (type != MLOPS_TYPE_F32VEC && dim > 1)
         return mlops__error(MLOPS_EINVAL, SUB, "column \"%s\": dimension %u given for a %s column", name,
-                            (unsigned)dim, mlops__frame_type_name(type));
+                            (unsigned)dim, mlops_frame_type_name(type));
     for (i = 0; check_unique && i < frame->column_count; i++) {
         if (strcmp(frame->columns[i].name, name) == 0)
             return mlops__error(MLOPS_EEXISTS, SUB, "column \"%s\" already exists", name);
@@ -422,7 +422,7 @@ static int cell(frame_column **out, const mlops_frame *frame, const char *functi
                             col->name, row, frame->rows);
     if (type && col->type != type)
         return mlops__error(MLOPS_EINVAL, SUB, "%s: column \"%s\" is %s, not %s", function, col->name,
-                            mlops__frame_type_name(col->type), mlops__frame_type_name(type));
+                            mlops_frame_type_name(col->type), mlops_frame_type_name(type));
     *out = col;
     return MLOPS_OK;
 }
@@ -597,7 +597,7 @@ static int column_data(const void **out, const mlops_frame *frame, const char *f
     col = &frame->columns[column];
     if (type && col->type != type)
         return mlops__error(MLOPS_EINVAL, SUB, "%s: column \"%s\" is %s, not %s", function, col->name,
-                            mlops__frame_type_name(col->type), mlops__frame_type_name(type));
+                            mlops_frame_type_name(col->type), mlops_frame_type_name(type));
     *out = type ? col->values : (const void *)col->nulls;
     return MLOPS_OK;
 }
@@ -703,7 +703,7 @@ int mlops_frame_take_rows(mlops_frame **out, const mlops_frame *frame, const siz
         taken->rows = count;
         if ((rc = column_push(&col, taken, src->name, src->type, src->dim, 0)))
             break;
-        if (src->type == MLOPS_TYPE_STRING)
+        if (src->type == MLOPS_TYPE_STRING && count > 0)
             memset(col->values, 0, count * sizeof(char *));
         for (i = 0; i < count; i++) {
             col->nulls[i] = src->nulls[rows[i]];

@@ -32,7 +32,5 @@ size_t mlops__frame_cell_size(int32_t type, uint32_t dim);
 int mlops__frame_add_new_column(mlops_frame *frame, const char *name, int32_t type, uint32_t dim);
 /* Make room for `rows` rows in every column (rows stay as they are). */
 int mlops__frame_reserve(mlops_frame *frame, size_t rows);
-/* Name of a column type ("int64", ...). */
-const char *mlops__frame_type_name(int32_t type);
 
 #endif /* MLOPS_FRAME_INT_H */

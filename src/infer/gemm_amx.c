@@ -107,10 +107,12 @@ static void gemm_amx(const mlops__qlinear *layer, const mlops__qrows *a, size_t 
         configure_tiles();
         for (col = j0; col < j1; col += 32) {
             for (i = i0; i + 32 <= full; i += 32) {
-                if (col + 16 < j1)
+                if (col + 16 < j1) {
                     block_2x2(layer, a, i, col, j1, y, ldy);
-                else
-                    block_1x1(layer, a, i, col, j1, y, ldy), block_1x1(layer, a, i + 16, col, j1, y, ldy);
+                } else {
+                    block_1x1(layer, a, i, col, j1, y, ldy);
+                    block_1x1(layer, a, i + 16, col, j1, y, ldy);
+                }
             }
             for (; i < full; i += 16) {
                 block_1x1(layer, a, i, col, j1, y, ldy);

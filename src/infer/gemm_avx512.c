@@ -17,30 +17,54 @@
 #define MR 6       /* rows of the main tile */
 #define NB 4       /* 16-column panels of the main tile */
 #define MR_NARROW 2
-#define A_BUDGET (256 * 1024) /* bytes of quantized rows per pass over the weights */
+/* Bytes of quantized rows per pass over the weights: with one 64-column block of weights they fit in L2. */
+#define A_BUDGET (1024 * 1024)
 #define NB_WIDE 8  /* panels of the tile for one or two rows */
+
+/* 16 quantized values of x[0..15] (masked), as in the reference, still as int32. */
+static inline __m512i quant16(const float *x, __mmask16 mask, __m512 inv, __m512 zpv)
+{
+    __m512 t = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(mask, x), inv, zpv);
+    t = _mm512_min_ps(_mm512_max_ps(t, _mm512_setzero_ps()), _mm512_set1_ps(255.0f));
+    return _mm512_cvtps_epi32(t);
+}
 
 static void quant_row_avx512(const float *x, size_t k, size_t kp, uint8_t *q, int32_t *zp, float *scale)
 {
-    __m512 lo = _mm512_setzero_ps(), hi = _mm512_setzero_ps(), inv, zpv, top = _mm512_set1_ps(255.0f);
+    /* Dword order after the two in-lane packs, back to element order. */
+    const __m512i order = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
+    __m512 lo0 = _mm512_setzero_ps(), hi0 = _mm512_setzero_ps(), lo1 = lo0, hi1 = hi0, inv, zpv;
     float flo, fhi, finv;
     size_t i;
-    for (i = 0; i < k; i += 16) {
+    for (i = 0; i + 32 <= k; i += 32) {
+        __m512 v0 = _mm512_loadu_ps(x + i), v1 = _mm512_loadu_ps(x + i + 16);
+        lo0 = _mm512_min_ps(v0, lo0);
+        hi0 = _mm512_max_ps(v0, hi0);
+        lo1 = _mm512_min_ps(v1, lo1);
+        hi1 = _mm512_max_ps(v1, hi1);
+    }
+    for (; i < k; i += 16) {
         __mmask16 mask = k - i >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (k - i)) - 1);
         __m512 v = _mm512_maskz_loadu_ps(mask, x + i);
-        lo = _mm512_min_ps(v, lo);
-        hi = _mm512_max_ps(v, hi);
+        lo0 = _mm512_min_ps(v, lo0);
+        hi0 = _mm512_max_ps(v, hi0);
     }
-    flo = _mm512_reduce_min_ps(lo);
-    fhi = _mm512_reduce_max_ps(hi);
+    /* Min and max are exact, so the order of the reduction does not matter. */
+    flo = _mm512_reduce_min_ps(_mm512_min_ps(lo0, lo1));
+    fhi = _mm512_reduce_max_ps(_mm512_max_ps(hi0, hi1));
     mlops__quant_params(flo, fhi, zp, scale, &finv);
     inv = _mm512_set1_ps(finv);
     zpv = _mm512_set1_ps((float)*zp);
-    for (i = 0; i < k; i += 16) {
+    for (i = 0; i + 64 <= k; i += 64) {
+        /* Values are already in [0, 255]: the saturating packs only narrow them. */
+        __m512i a = quant16(x + i, 0xffff, inv, zpv), b = quant16(x + i + 16, 0xffff, inv, zpv);
+        __m512i c = quant16(x + i + 32, 0xffff, inv, zpv), d = quant16(x + i + 48, 0xffff, inv, zpv);
+        __m512i bytes = _mm512_packus_epi16(_mm512_packus_epi32(a, b), _mm512_packus_epi32(c, d));
+        _mm512_storeu_si512(q + i, _mm512_permutexvar_epi32(order, bytes));
+    }
+    for (; i < k; i += 16) {
         __mmask16 mask = k - i >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (k - i)) - 1);
-        __m512 t = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(mask, x + i), inv, zpv);
-        t = _mm512_min_ps(_mm512_max_ps(t, _mm512_setzero_ps()), top);
-        _mm512_mask_cvtepi32_storeu_epi8(q + i, mask, _mm512_cvtps_epi32(t));
+        _mm512_mask_cvtepi32_storeu_epi8(q + i, mask, quant16(x + i, mask, inv, zpv));
     }
     memset(q + k, 0, kp - k);
 }

@@ -108,18 +108,31 @@ static int fold_and_check(mlops__graph *graph, int *dead)
     return MLOPS_OK;
 }
 
-/* Count the readers of every value among live steps and graph outputs. */
-static void count_uses(mlops__graph *graph, const int *dead)
+/*
+ * Count the readers of every value among live steps and graph outputs; when
+ * `readers` is given (2 per value), also note the first two live steps that
+ * read each value (-1 when fewer), so the fusion below looks consumers up in
+ * constant time.
+ */
+static void count_uses(mlops__graph *graph, const int *dead, int32_t *readers)
 {
     size_t i;
-    int32_t j;
-    for (i = 0; i < graph->n_values; i++)
+    int32_t j, v;
+    for (i = 0; i < graph->n_values; i++) {
         graph->values[i].uses = 0;
+        if (readers != NULL)
+            readers[2 * i] = readers[2 * i + 1] = -1;
+    }
     for (i = 0; i < graph->n_steps; i++)
         if (!dead[i])
             for (j = 0; j < graph->steps[i].n_in; j++)
-                if (graph->steps[i].in[j] >= 0)
-                    graph->values[graph->steps[i].in[j]].uses++;
+                if ((v = graph->steps[i].in[j]) >= 0) {
+                    graph->values[v].uses++;
+                    if (readers != NULL && readers[2 * v] < 0)
+                        readers[2 * v] = (int32_t)i;
+                    else if (readers != NULL && readers[2 * v + 1] < 0)
+                        readers[2 * v + 1] = (int32_t)i;
+                }
     for (i = 0; i < graph->n_outputs; i++)
         graph->values[graph->outputs[i]].uses++;
 }
@@ -134,18 +147,12 @@ static int is_graph_output(const mlops__graph *graph, int32_t value)
 }
 
 /* The only live step that reads `value`, when exactly one does and it is no graph output; else -1. */
-static int32_t sole_consumer(const mlops__graph *graph, const int *dead, int32_t value)
+static int32_t sole_consumer(const mlops__graph *graph, const int *dead, const int32_t *readers, int32_t value)
 {
-    size_t i;
-    int32_t j;
-    if (graph->values[value].uses != 1 || is_graph_output(graph, value))
+    int32_t reader = readers[2 * value];
+    if (graph->values[value].uses != 1 || is_graph_output(graph, value) || reader < 0 || dead[reader])
         return -1;
-    for (i = 0; i < graph->n_steps; i++)
-        if (!dead[i])
-            for (j = 0; j < graph->steps[i].n_in; j++)
-                if (graph->steps[i].in[j] == value)
-                    return (int32_t)i;
-    return -1;
+    return reader;
 }
 
 static const mlops__tensor *const_float(const mlops__graph *graph, int32_t value)
@@ -284,24 +291,14 @@ static int32_t other_input(const mlops__step *step, int32_t value)
     return step->in[0] == value ? step->in[1] : step->in[1] == value ? step->in[0] : -1;
 }
 
-/* The live steps reading `value` (up to 2); their count, or -1 when more read it or it is a graph output. */
-static int consumers_of(int32_t *found, const mlops__graph *graph, const int *dead, int32_t value)
+/* The two live steps that read `value` once each, when exactly those two read it and it is no graph output. */
+static int two_consumers(int32_t *found, const mlops__graph *graph, const int *dead, const int32_t *readers,
+                         int32_t value)
 {
-    size_t i;
-    int n = 0;
-    int32_t j;
-    if (is_graph_output(graph, value))
-        return -1;
-    for (i = 0; i < graph->n_steps; i++)
-        if (!dead[i])
-            for (j = 0; j < graph->steps[i].n_in; j++)
-                if (graph->steps[i].in[j] == value) {
-                    if (n == 2)
-                        return -1;
-                    found[n++] = (int32_t)i;
-                    break;
-                }
-    return n;
+    found[0] = readers[2 * value];
+    found[1] = readers[2 * value + 1];
+    return graph->values[value].uses == 2 && !is_graph_output(graph, value) && found[0] >= 0 && found[1] >= 0 &&
+           found[0] != found[1] && !dead[found[0]] && !dead[found[1]];
 }
 
 /*
@@ -310,32 +307,33 @@ static int consumers_of(int32_t *found, const mlops__graph *graph, const int *de
  * either as Mul(v, .) then Mul 0.5, or as Mul(Mul(v, 0.5), .). On a match the
  * steps are listed in `steps` (5) and the result value returned; else -1.
  */
-static int32_t match_gelu(int32_t *steps, const mlops__graph *graph, const int *dead, int32_t v)
+static int32_t match_gelu(int32_t *steps, const mlops__graph *graph, const int *dead, const int32_t *readers,
+                          int32_t v)
 {
-    int32_t readers[2], scale, half, erf, add, mul, last, c;
+    int32_t found[2], scale, half, erf, add, mul, last, c;
     int k;
-    if (consumers_of(readers, graph, dead, v) != 2)
+    if (!two_consumers(found, graph, dead, readers, v))
         return -1;
     for (k = 0; k < 2; k++) {
-        const mlops__step *first = &graph->steps[readers[k]];
-        const mlops__step *other = &graph->steps[readers[1 - k]];
-        scale = readers[k];
-        half = readers[1 - k];
+        const mlops__step *first = &graph->steps[found[k]];
+        const mlops__step *other = &graph->steps[found[1 - k]];
+        scale = found[k];
+        half = found[1 - k];
         if (!((first->op == MLOPS__OP_DIV && first->in[0] == v && is_scalar(graph, first->in[1], 1.4142135623730951)) ||
               (first->op == MLOPS__OP_MUL && is_scalar(graph, other_input(first, v), 0.7071067811865476))))
             continue;
-        if ((erf = sole_consumer(graph, dead, first->out[0])) < 0 || graph->steps[erf].op != MLOPS__OP_ERF)
+        if ((erf = sole_consumer(graph, dead, readers, first->out[0])) < 0 || graph->steps[erf].op != MLOPS__OP_ERF)
             continue;
-        if ((add = sole_consumer(graph, dead, graph->steps[erf].out[0])) < 0 || graph->steps[add].op != MLOPS__OP_ADD ||
+        if ((add = sole_consumer(graph, dead, readers, graph->steps[erf].out[0])) < 0 || graph->steps[add].op != MLOPS__OP_ADD ||
             !is_scalar(graph, other_input(&graph->steps[add], graph->steps[erf].out[0]), 1.0))
             continue;
-        if ((mul = sole_consumer(graph, dead, graph->steps[add].out[0])) < 0 || graph->steps[mul].op != MLOPS__OP_MUL)
+        if ((mul = sole_consumer(graph, dead, readers, graph->steps[add].out[0])) < 0 || graph->steps[mul].op != MLOPS__OP_MUL)
             continue;
         c = other_input(&graph->steps[mul], graph->steps[add].out[0]);
         if (other->op != MLOPS__OP_MUL)
             continue;
         if (half == mul && c == v) { /* Mul(v, 1 + erf) then Mul 0.5 */
-            last = sole_consumer(graph, dead, graph->steps[mul].out[0]);
+            last = sole_consumer(graph, dead, readers, graph->steps[mul].out[0]);
             if (last < 0 || graph->steps[last].op != MLOPS__OP_MUL ||
                 !is_scalar(graph, other_input(&graph->steps[last], graph->steps[mul].out[0]), 0.5))
                 continue;
@@ -357,7 +355,7 @@ static int32_t match_gelu(int32_t *steps, const mlops__graph *graph, const int *
 }
 
 /* Fuse MatMul/Gemm (+ Add) (+ activation, GELU included) into linear layers. */
-static int fuse_linear(mlops__graph *graph, int *dead)
+static int fuse_linear(mlops__graph *graph, int *dead, const int32_t *readers)
 {
     size_t s;
     int rc;
@@ -376,7 +374,7 @@ static int fuse_linear(mlops__graph *graph, int *dead)
         if ((rc = append_name(&step->fused, step->name)) != MLOPS_OK)
             return rc;
         result = step->out[0];
-        next = sole_consumer(graph, dead, result);
+        next = sole_consumer(graph, dead, readers, result);
         if (next >= 0 && graph->steps[next].op == MLOPS__OP_ADD) {
             mlops__step *add = &graph->steps[next];
             int32_t other = add->in[0] == result ? add->in[1] : add->in[0];
@@ -389,7 +387,7 @@ static int fuse_linear(mlops__graph *graph, int *dead)
                     return rc;
                 result = add->out[0];
                 dead[next] = 1;
-                next = sole_consumer(graph, dead, result);
+                next = sole_consumer(graph, dead, readers, result);
             }
         }
         layer->epilogue.act = MLOPS__ACT_NONE;
@@ -400,7 +398,7 @@ static int fuse_linear(mlops__graph *graph, int *dead)
             result = graph->steps[next].out[0];
             dead[next] = 1;
         } else if (next < 0) {
-            int32_t gelu[5], gelu_out = match_gelu(gelu, graph, dead, result);
+            int32_t gelu[5], gelu_out = match_gelu(gelu, graph, dead, readers, result);
             int g;
             if (gelu_out >= 0) {
                 layer->epilogue.act = MLOPS__ACT_GELU;
@@ -417,7 +415,6 @@ static int fuse_linear(mlops__graph *graph, int *dead)
         step->n_out = 1;
         step->out[0] = result;
         graph->values[result].producer = (int32_t)s;
-        count_uses(graph, dead);
     }
     return MLOPS_OK;
 }
@@ -454,17 +451,21 @@ static void compact(mlops__graph *graph, const int *dead)
 int mlops__plan_compile(mlops__graph *graph)
 {
     int *dead = mlops__calloc(graph->n_steps + 1, sizeof *dead);
+    int32_t *readers = mlops__malloc((2 * graph->n_values + 1) * sizeof *readers);
     int rc;
-    if (dead == NULL)
-        return mlops__error(MLOPS_ENOMEM, SUB, "out of memory compiling %zu nodes", graph->n_steps);
+    if (dead == NULL || readers == NULL) {
+        rc = mlops__error(MLOPS_ENOMEM, SUB, "out of memory compiling %zu nodes", graph->n_steps);
+        goto out;
+    }
     if ((rc = fold_and_check(graph, dead)) != MLOPS_OK)
         goto out;
-    count_uses(graph, dead);
-    if ((rc = fuse_linear(graph, dead)) != MLOPS_OK)
+    count_uses(graph, dead, readers);
+    if ((rc = fuse_linear(graph, dead, readers)) != MLOPS_OK)
         goto out;
-    count_uses(graph, dead);
+    count_uses(graph, dead, NULL);
     compact(graph, dead);
 out:
     mlops__free(dead);
+    mlops__free(readers);
     return rc;
 }

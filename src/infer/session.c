@@ -413,40 +413,18 @@ out_free:
 int mlops_session_open_file(mlops_session **out, const char *path, const char *options_json,
                             const mlops_frame *calibration)
 {
-    FILE *file;
     char *bytes = NULL;
-    long size;
+    size_t len = 0;
     int rc;
     if (out == NULL || path == NULL)
         return mlops__error_null(SUB, "mlops_session_open_file", out == NULL ? "out" : "path");
     *out = NULL;
-    file = fopen(path, "rb");
-    if (file == NULL)
-        return mlops__error(MLOPS_EIO, SUB, "cannot open model file \"%s\"", path);
-    if (fseek(file, 0, SEEK_END) != 0 || (size = ftell(file)) < 0 || fseek(file, 0, SEEK_SET) != 0) {
-        rc = mlops__error(MLOPS_EIO, SUB, "cannot read model file \"%s\"", path);
-        goto out_close;
-    }
-    if ((size_t)size > MLOPS__MAX_MODEL_BYTES) {
-        rc = mlops__error(MLOPS_ELIMIT, SUB, "model file \"%s\" has %ld bytes (at most %zu)", path, size,
-                          MLOPS__MAX_MODEL_BYTES);
-        goto out_close;
-    }
-    bytes = mlops__malloc((size_t)size + 1);
-    if (bytes == NULL) {
-        rc = mlops__error(MLOPS_ENOMEM, SUB, "out of memory reading \"%s\"", path);
-        goto out_close;
-    }
-    if (fread(bytes, 1, (size_t)size, file) != (size_t)size) {
-        rc = mlops__error(MLOPS_EIO, SUB, "cannot read model file \"%s\"", path);
-        goto out_close;
-    }
-    rc = mlops_session_open(out, bytes, (size_t)size, options_json, calibration);
+    if ((rc = mlops__read_file(&bytes, &len, path, MLOPS__MAX_MODEL_BYTES, SUB, "model file")) != MLOPS_OK)
+        return rc;
+    rc = mlops_session_open(out, bytes, len, options_json, calibration);
     if (rc != MLOPS_OK)
         mlops__error_prefix("\"%s\"", path);
-out_close:
     mlops__free(bytes);
-    fclose(file);
     return rc;
 }
 

@@ -42,6 +42,9 @@ static void test_build_and_read_every_type(void **state)
     assert_int_equal(mlops_frame_column_type(frame, 4), MLOPS_TYPE_F32VEC);
     assert_int_equal(mlops_frame_column_dim(frame, 4), 2);
     assert_int_equal(mlops_frame_column_dim(frame, 0), 1);
+    assert_string_equal(mlops_frame_type_name(mlops_frame_column_type(frame, 3)), "string");
+    assert_string_equal(mlops_frame_type_name(MLOPS_TYPE_F32VEC), "f32vec");
+    assert_string_equal(mlops_frame_type_name(99), "unknown");
     assert_int_equal(mlops_frame_column_index(&index, frame, "flag"), MLOPS_OK);
     assert_int_equal(index, 2);
 

@@ -365,6 +365,48 @@ static void test_epilogue_activations(void **state)
     problem_free(&p);
 }
 
+/*
+ * At the largest K the int32 sums reach +-255 * 127 * 65536, just below 2^31:
+ * rows at the two extremes of the zero point against weights of +-127 give
+ * the closed-form result on every kernel.
+ */
+static void test_largest_k_stays_exact(void **state)
+{
+    const size_t k = MLOPS__K_MAX, n = 20;
+    float *w = malloc(k * n * sizeof *w), *x = malloc(2 * k * sizeof *x), y[2 * 20];
+    mlops__epilogue none = {MLOPS__ACT_NONE, 0.0f, 0.0f};
+    size_t c, j;
+    int isa;
+    (void)state;
+    assert_non_null(w);
+    assert_non_null(x);
+    for (c = 0; c < k; c++) {
+        for (j = 0; j < n; j++)
+            w[c * n + j] = j % 2 ? -0.5f : 0.5f; /* quantizes to +-127 with scale 0.5 / 127 */
+        x[c] = 2.0f;   /* row 0: range [0, 2], zero point 0, every value 255 */
+        x[k + c] = -2.0f; /* row 1: range [-2, 0], zero point 255, every value 0 */
+    }
+    for (isa = 0; isa < ISA_COUNT; isa++) {
+        mlops__qlinear *layer;
+        void *scratch;
+        if (!isa_or_skip(all_isas[isa], "largest K"))
+            continue;
+        assert_int_equal(mlops__qlinear_pack(&layer, w, k, n, n, 0, NULL, none, all_isas[isa]), MLOPS_OK);
+        scratch = malloc(mlops__qlinear_scratch_bytes(layer, 2));
+        assert_int_equal(mlops__qlinear_run(layer, x, 2, k, y, n, scratch), MLOPS_OK);
+        for (j = 0; j < n; j++) {
+            float sw = 0.5f / 127.0f, sx = 2.0f / 255.0f, sign = j % 2 ? -1.0f : 1.0f;
+            float big = (float)(255 * 127 * (int64_t)k);
+            assert_true(y[j] == sign * big * (sx * sw));
+            assert_true(y[n + j] == -sign * big * (sx * sw));
+        }
+        free(scratch);
+        mlops__qlinear_free(layer);
+    }
+    free(w);
+    free(x);
+}
+
 /* ---- the public API ---------------------------------------------------------- */
 
 static int pack_public(mlops_gemm **out, const problem *p, int32_t precision, int32_t act, int32_t threads,
@@ -475,14 +517,17 @@ static void test_weight_only_int8(void **state)
 /* N threads give exactly the results of one, for int8 and weight-only int8. */
 static void test_threads_are_bit_identical(void **state)
 {
-    static const shape shapes[] = {{256, 256, 512}, {1, 1024, 1024}, {300, 200, 40}, {3, 700, 2000}};
+    /* Every shape is at least 2^20 multiply-adds, so the pool really splits it. */
+    static const shape full[] = {{256, 256, 512}, {1, 1024, 1024}, {300, 200, 40}, {3, 700, 2000}};
+    static const shape small[] = {{64, 128, 256}, {1, 1024, 1024}, {130, 100, 81}, {3, 700, 512}};
     static const int32_t precisions[] = {MLOPS_GEMM_INT8, MLOPS_GEMM_INT8_WEIGHTS};
+    const shape *shapes = quick() ? small : full;
     size_t s, pr;
     int32_t threads;
     (void)state;
     if (!default_kernel_or_skip())
         return;
-    for (s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+    for (s = 0; s < sizeof full / sizeof full[0]; s++) {
         problem p;
         problem_init(&p, shapes[s].m, shapes[s].k, shapes[s].n, (unsigned)s);
         for (pr = 0; pr < 2; pr++) {
@@ -600,6 +645,42 @@ static void test_public_default_kernel_equals_reference(void **state)
     mlops_gemm_free(ref_gemm);
     free(y_base);
     free(ref_base);
+    problem_free(&p);
+}
+
+/* After the first call at the largest m, runs allocate nothing: every allocation would fail here. */
+static void test_runs_allocate_nothing_after_warm_up(void **state)
+{
+    static const int32_t precisions[] = {MLOPS_GEMM_INT8, MLOPS_GEMM_FP32, MLOPS_GEMM_INT8_WEIGHTS};
+    problem p;
+    size_t pr;
+    (void)state;
+    if (!default_kernel_or_skip())
+        return;
+    problem_init(&p, 40, 300, 200, 2);
+    ts_alloc_install();
+    for (pr = 0; pr < 3; pr++) {
+        mlops_gemm *gemm;
+        float *y_base, *y;
+        void *scratch;
+        size_t bytes;
+        y = output_new(&p, &y_base);
+        assert_int_equal(pack_public(&gemm, &p, precisions[pr], MLOPS_ACT_TANH, 2, NULL), MLOPS_OK);
+        bytes = mlops_gemm_scratch_bytes(gemm, p.m);
+        scratch = malloc(bytes + 1);
+        assert_int_equal(mlops_gemm_run(gemm, p.x, p.m, p.ldx, y, p.ldy), MLOPS_OK);
+        ts_alloc_fail_at(1);
+        assert_int_equal(mlops_gemm_run(gemm, p.x, p.m, p.ldx, y, p.ldy), MLOPS_OK);
+        assert_int_equal(mlops_gemm_run(gemm, p.x, 7, p.ldx, y, p.ldy), MLOPS_OK);
+        assert_int_equal(mlops_gemm_run_scratch(gemm, p.x, p.m, p.ldx, y, p.ldy, (char *)scratch + 1, bytes),
+                         MLOPS_OK);
+        assert_false(ts_alloc_failure_hit());
+        ts_alloc_fail_at(0);
+        mlops_gemm_free(gemm);
+        free(scratch);
+        free(y_base);
+    }
+    assert_int_equal(ts_alloc_live(), 0);
     problem_free(&p);
 }
 
@@ -806,11 +887,13 @@ int main(void)
         cmocka_unit_test(test_reference_follows_the_scheme),
         cmocka_unit_test(test_int8_within_the_error_the_scales_allow),
         cmocka_unit_test(test_epilogue_activations),
+        cmocka_unit_test(test_largest_k_stays_exact),
         cmocka_unit_test(test_fp32_path_matches_naive_loop),
         cmocka_unit_test(test_weight_only_int8),
         cmocka_unit_test(test_threads_are_bit_identical),
         cmocka_unit_test(test_concurrent_callers_share_a_gemm),
         cmocka_unit_test(test_public_default_kernel_equals_reference),
+        cmocka_unit_test(test_runs_allocate_nothing_after_warm_up),
         cmocka_unit_test(test_isa_selection),
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_allocation_failures),

@@ -320,7 +320,8 @@ static void test_argument_and_option_errors(void **state)
     ts_assert_error(mlops_session_open(&session, digits_model, digits_model_len, "[1]", NULL), MLOPS_EFORMAT, "$");
     ts_assert_error(mlops_session_open(&session, digits_model, digits_model_len, "{", NULL), MLOPS_EFORMAT, "options");
     assert_null(session);
-    ts_assert_error(mlops_session_open_file(&session, ts_path("absent.onnx"), NULL, NULL), MLOPS_EIO, "absent.onnx");
+    ts_assert_error(mlops_session_open_file(&session, ts_path("absent.onnx"), NULL, NULL), MLOPS_ENOTFOUND,
+                    "cannot open model file");
     ts_assert_error(mlops_session_open_file(&session, NULL, NULL, NULL), MLOPS_EINVAL, "path");
 
     ts_assert_error(mlops_session_run(NULL, digits_x, 1, out, CLASSES), MLOPS_EINVAL, "session");

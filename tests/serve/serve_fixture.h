@@ -20,8 +20,8 @@
 #define SF_IN 4
 #define SF_OUT 3
 
-/* ONNX bytes (malloc) of a model y = x . W + b with W SF_IN x SF_OUT (row-major) and b SF_OUT. */
-static inline uint8_t *sf_gemm_model(size_t *len, const float *w, const float *b)
+/* ONNX bytes (malloc) of a model y = x . W + b with W in_width x SF_OUT (row-major) and b SF_OUT. */
+static inline uint8_t *sf_gemm_model_in(size_t *len, int64_t in_width, const float *w, const float *b)
 {
     Onnx__ModelProto model = ONNX__MODEL_PROTO__INIT;
     Onnx__GraphProto graph = ONNX__GRAPH_PROTO__INIT;
@@ -36,7 +36,7 @@ static inline uint8_t *sf_gemm_model(size_t *len, const float *w, const float *b
     Onnx__NodeProto node = ONNX__NODE_PROTO__INIT, *nodes[1] = {&node};
     Onnx__TensorProto tw = ONNX__TENSOR_PROTO__INIT, tb = ONNX__TENSOR_PROTO__INIT, *inits[2] = {&tw, &tb};
     char *node_in[3] = {(char *)"x", (char *)"W", (char *)"b"}, *node_out[1] = {(char *)"y"};
-    int64_t wdims[2] = {SF_IN, SF_OUT}, bdims[1] = {SF_OUT};
+    int64_t wdims[2] = {in_width, SF_OUT}, bdims[1] = {SF_OUT};
     uint8_t *bytes;
 
     opset.domain = (char *)"";
@@ -45,7 +45,7 @@ static inline uint8_t *sf_gemm_model(size_t *len, const float *w, const float *b
     d0.value_case = ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_PARAM;
     d0.dim_param = (char *)"N";
     d1.value_case = ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE;
-    d1.dim_value = SF_IN;
+    d1.dim_value = in_width;
     shape.n_dim = 2;
     shape.dim = dims;
     tensor_type.has_elem_type = 1;
@@ -67,7 +67,7 @@ static inline uint8_t *sf_gemm_model(size_t *len, const float *w, const float *b
     tw.dims = wdims;
     tw.has_data_type = 1;
     tw.data_type = ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT;
-    tw.n_float_data = SF_IN * SF_OUT;
+    tw.n_float_data = (size_t)in_width * SF_OUT;
     tw.float_data = (float *)w;
     tb.name = (char *)"b";
     tb.n_dims = 1;
@@ -95,6 +95,11 @@ static inline uint8_t *sf_gemm_model(size_t *len, const float *w, const float *b
     assert_non_null(bytes);
     onnx__model_proto__pack(&model, bytes);
     return bytes;
+}
+
+static inline uint8_t *sf_gemm_model(size_t *len, const float *w, const float *b)
+{
+    return sf_gemm_model_in(len, SF_IN, w, b);
 }
 
 /* A model whose every output row is (tag, 0, 0): its answers say which version produced them. */

@@ -8,6 +8,7 @@
  */
 #include <ctype.h>
 #include <pthread.h>
+#include <setjmp.h>
 
 #include "serve_fixture.h"
 
@@ -34,16 +35,25 @@ typedef struct parser {
     size_t n_hist;
     size_t samples;
     double requests_total; /* sum of mlops_serve_requests_total */
+    char error[1536];      /* the first violation (room for a whole line) */
+    jmp_buf fail;
 } parser;
+
+/* Record the first violation and leave the parse. */
+#define REFUSE(ps, ...)                                                  \
+    do {                                                                \
+        snprintf((ps)->error, sizeof (ps)->error, __VA_ARGS__);          \
+        longjmp((ps)->fail, 1);                                         \
+    } while (0)
 
 static int name_start(int c) { return isalpha(c) || c == '_' || c == ':'; }
 static int name_char(int c) { return isalnum(c) || c == '_' || c == ':'; }
 
-static const char *parse_name(char *out, size_t cap, const char *p, int metric)
+static const char *parse_name(parser *ps, char *out, size_t cap, const char *p, int metric)
 {
     size_t n = 0;
     if (!name_start((unsigned char)*p) || (!metric && *p == ':'))
-        fail_msg("bad name at \"%.30s\"", p);
+        REFUSE(ps, "bad name at \"%.30s\"", p);
     while (name_char((unsigned char)*p) && (metric || *p != ':')) {
         assert_true(n + 1 < cap);
         out[n++] = *p++;
@@ -52,7 +62,7 @@ static const char *parse_name(char *out, size_t cap, const char *p, int metric)
     return p;
 }
 
-static double parse_value(const char *text)
+static double parse_value(parser *ps, const char *text)
 {
     char *end;
     double v;
@@ -64,7 +74,7 @@ static double parse_value(const char *text)
         return NAN;
     v = strtod(text, &end);
     if (end == text || *end != '\0' || isnan(v) || isinf(v))
-        fail_msg("bad sample value \"%s\"", text);
+        REFUSE(ps, "bad sample value \"%s\"", text);
     return v;
 }
 
@@ -87,7 +97,7 @@ static family *declare(parser *ps, const char *name)
         snprintf(f->name, sizeof f->name, "%s", name);
     }
     if (f->closed)
-        fail_msg("family %s declared again after its samples", name);
+        REFUSE(ps, "family %s declared again after its samples", name);
     return f;
 }
 
@@ -100,23 +110,23 @@ static void comment_line(parser *ps, const char *line)
         return; /* other comments are allowed */
     memcpy(kind, line + 2, 4);
     kind[4] = '\0';
-    p = parse_name(name, sizeof name, line + 7, 1);
+    p = parse_name(ps, name, sizeof name, line + 7, 1);
     if (*p != ' ')
-        fail_msg("no text after the name in \"%s\"", line);
+        REFUSE(ps, "no text after the name in \"%s\"", line);
     f = declare(ps, name);
     if (ps->current >= 0 && &ps->families[ps->current] != f)
         ps->families[ps->current].closed = 1;
     ps->current = (int)(f - ps->families);
     if (strcmp(kind, "HELP") == 0) {
         if (f->help++)
-            fail_msg("second HELP for %s", name);
+            REFUSE(ps, "second HELP for %s", name);
     } else {
         if (f->typed++)
-            fail_msg("second TYPE for %s", name);
+            REFUSE(ps, "second TYPE for %s", name);
         snprintf(f->type, sizeof f->type, "%s", p + 1);
         if (strcmp(f->type, "counter") && strcmp(f->type, "gauge") && strcmp(f->type, "histogram") &&
             strcmp(f->type, "summary") && strcmp(f->type, "untyped"))
-            fail_msg("unknown type \"%s\"", f->type);
+            REFUSE(ps, "unknown type \"%s\"", f->type);
     }
 }
 
@@ -146,7 +156,7 @@ static hist_series *hist_get(parser *ps, const char *fam, const char *labels)
 static void sample_line(parser *ps, const char *line)
 {
     char name[128], label[128], labels[512] = "", le[256] = "", value[64];
-    const char *p = parse_name(name, sizeof name, line, 1), *suffix;
+    const char *p = parse_name(ps, name, sizeof name, line, 1), *suffix;
     family *f;
     double v;
     size_t used = 0;
@@ -155,16 +165,16 @@ static void sample_line(parser *ps, const char *line)
         while (*p != '}') {
             char text[256];
             size_t n = 0;
-            p = parse_name(label, sizeof label, p, 0);
+            p = parse_name(ps, label, sizeof label, p, 0);
             if (p[0] != '=' || p[1] != '"')
-                fail_msg("label %s without =\" in \"%s\"", label, line);
+                REFUSE(ps, "label %s without =\" in \"%s\"", label, line);
             p += 2;
             while (*p != '"') {
                 if (*p == '\0' || *p == '\n')
-                    fail_msg("unterminated label value in \"%s\"", line);
+                    REFUSE(ps, "unterminated label value in \"%s\"", line);
                 if (*p == '\\') {
                     if (p[1] != '\\' && p[1] != '"' && p[1] != 'n')
-                        fail_msg("bad escape in \"%s\"", line);
+                        REFUSE(ps, "bad escape in \"%s\"", line);
                     text[n++] = p[1] == 'n' ? '\n' : p[1];
                     p += 2;
                 } else {
@@ -181,31 +191,31 @@ static void sample_line(parser *ps, const char *line)
             if (*p == ',')
                 p++;
             else if (*p != '}')
-                fail_msg("expected , or } in \"%s\"", line);
+                REFUSE(ps, "expected , or } in \"%s\"", line);
         }
         p++;
     }
     if (*p != ' ')
-        fail_msg("no value in \"%s\"", line);
+        REFUSE(ps, "no value in \"%s\"", line);
     snprintf(value, sizeof value, "%s", p + 1);
-    v = parse_value(value);
+    v = parse_value(ps, value);
     ps->samples++;
     if (ps->current < 0)
-        fail_msg("sample %s before any TYPE", name);
+        REFUSE(ps, "sample %s before any TYPE", name);
     f = &ps->families[ps->current];
     suffix = suffix_of(name, f);
     if (strcmp(f->type, "histogram") == 0) {
         hist_series *h;
         if (suffix == NULL || (strcmp(suffix, "_bucket") && strcmp(suffix, "_sum") && strcmp(suffix, "_count")))
-            fail_msg("sample %s inside histogram %s", name, f->name);
+            REFUSE(ps, "sample %s inside histogram %s", name, f->name);
         h = hist_get(ps, f->name, labels);
         if (strcmp(suffix, "_bucket") == 0) {
             double bound;
             if (le[0] == '\0')
-                fail_msg("bucket without le: %s", line);
-            bound = parse_value(le);
+                REFUSE(ps, "bucket without le: %s", line);
+            bound = parse_value(ps, le);
             if (!(bound > h->last_le) || v < h->last_count)
-                fail_msg("buckets not increasing / cumulative at %s", line);
+                REFUSE(ps, "buckets not increasing / cumulative at %s", line);
             h->last_le = bound;
             h->last_count = v;
             if (isinf(bound)) {
@@ -221,29 +231,26 @@ static void sample_line(parser *ps, const char *line)
         }
     } else {
         if (suffix == NULL || *suffix != '\0')
-            fail_msg("sample %s outside its family %s", name, f->name);
+            REFUSE(ps, "sample %s outside its family %s", name, f->name);
         if (le[0] != '\0')
-            fail_msg("le label outside a histogram: %s", line);
+            REFUSE(ps, "le label outside a histogram: %s", line);
         if (strcmp(f->type, "counter") == 0 && !(v >= 0))
-            fail_msg("negative counter: %s", line);
+            REFUSE(ps, "negative counter: %s", line);
         if (strcmp(name, "mlops_serve_requests_total") == 0)
             ps->requests_total += v;
     }
 }
 
-/* Parse the whole exposition; fails the test on the first violation. */
-static void parse_exposition(parser *ps, const char *text)
+static void parse_lines(parser *ps, const char *text)
 {
     char line[1024];
     const char *p = text;
     size_t i;
-    memset(ps, 0, sizeof *ps);
-    ps->current = -1;
     while (*p) {
         const char *nl = strchr(p, '\n');
         size_t n;
         if (nl == NULL)
-            fail_msg("the text does not end with a newline");
+            REFUSE(ps, "the text does not end with a newline");
         n = (size_t)(nl - p);
         assert_true(n < sizeof line);
         memcpy(line, p, n);
@@ -256,14 +263,31 @@ static void parse_exposition(parser *ps, const char *text)
     }
     for (i = 0; i < ps->n_families; i++)
         if (!ps->families[i].typed || !ps->families[i].help)
-            fail_msg("family %s lacks TYPE or HELP", ps->families[i].name);
+            REFUSE(ps, "family %s lacks TYPE or HELP", ps->families[i].name);
     for (i = 0; i < ps->n_hist; i++) {
         hist_series *h = &ps->hist[i];
         if (!h->has_inf || !h->has_count || !h->has_sum)
-            fail_msg("histogram %s {%s} lacks +Inf, _count or _sum", h->family, h->labels);
+            REFUSE(ps, "histogram %s {%s} lacks +Inf, _count or _sum", h->family, h->labels);
         if (h->inf_count != h->count)
-            fail_msg("histogram %s: +Inf %g != _count %g", h->family, h->inf_count, h->count);
+            REFUSE(ps, "histogram %s: +Inf %g != _count %g", h->family, h->inf_count, h->count);
     }
+}
+
+/* Parse the whole exposition: 0, or -1 with the first violation in ps->error. */
+static int parse_exposition(parser *ps, const char *text)
+{
+    memset(ps, 0, sizeof *ps);
+    ps->current = -1;
+    if (setjmp(ps->fail))
+        return -1;
+    parse_lines(ps, text);
+    return 0;
+}
+
+static void assert_valid(parser *ps, const char *text)
+{
+    if (parse_exposition(ps, text) != 0)
+        fail_msg("invalid exposition: %s", ps->error);
 }
 
 typedef struct load {
@@ -312,7 +336,7 @@ static void test_prometheus_text_is_valid_and_counts_are_exact(void **state)
                                        "\"drift\": {\"window_ms\": 0}}"),
                      MLOPS_OK);
     assert_int_equal(mlops_router_metrics_prometheus(&empty, router), MLOPS_OK);
-    parse_exposition(ps, empty);
+    assert_valid(ps, empty);
     assert_true(ps->requests_total == 0);
     mlops_free(empty);
     for (i = 0; i < 3; i++) {
@@ -323,7 +347,7 @@ static void test_prometheus_text_is_valid_and_counts_are_exact(void **state)
     for (i = 0; i < 3; i++)
         assert_int_equal(pthread_join(threads[i], NULL), 0);
     assert_int_equal(mlops_router_metrics_prometheus(&text, router), MLOPS_OK);
-    parse_exposition(ps, text);
+    assert_valid(ps, text);
     assert_true(ps->requests_total == 15000);
     assert_true(ps->n_hist == 2);
     assert_true(ps->hist[0].count + ps->hist[1].count == 15000);
@@ -350,24 +374,51 @@ static void test_prometheus_text_is_valid_and_counts_are_exact(void **state)
     mlops_db_close(db);
 }
 
-static void test_exposition_parser_reads_a_known_good_text(void **state)
+static void test_exposition_parser_accepts_good_and_refuses_broken_text(void **state)
 {
+    static const struct { const char *text, *needle; } broken[] = {
+        {"a_total 1\n", "before any TYPE"},
+        {"# HELP a x\n# TYPE a gauge\na 1\n# HELP b y\n# TYPE b gauge\nb 2\n# TYPE a gauge\n", "declared again"},
+        {"# HELP a x\n# TYPE a gauge\n# TYPE a gauge\na 1\n", "second TYPE"},
+        {"# HELP a x\n# TYPE a meter\na 1\n", "unknown type"},
+        {"# HELP a x\n# TYPE a gauge\nb 1\n", "outside its family"},
+        {"# HELP a x\n# TYPE a gauge\na{k=\"v} 1\n", "unterminated"},
+        {"# HELP a x\n# TYPE a gauge\na{k=\"\\t\"} 1\n", "bad escape"},
+        {"# HELP a x\n# TYPE a gauge\na{1k=\"v\"} 1\n", "bad name"},
+        {"# HELP a x\n# TYPE a gauge\na one\n", "bad sample value"},
+        {"# HELP a x\n# TYPE a counter\na -1\n", "negative counter"},
+        {"# HELP a x\n# TYPE a gauge\na 1", "newline"},
+        {"# TYPE a gauge\na 1\n", "lacks TYPE or HELP"},
+        {"# HELP h y\n# TYPE h histogram\nh_bucket{le=\"2\"} 1\nh_bucket{le=\"1\"} 1\n", "not increasing"},
+        {"# HELP h y\n# TYPE h histogram\nh_bucket{le=\"1\"} 3\nh_bucket{le=\"2\"} 2\n", "cumulative"},
+        {"# HELP h y\n# TYPE h histogram\nh_bucket{le=\"1\"} 1\nh_sum 1\nh_count 1\n", "lacks +Inf"},
+        {"# HELP h y\n# TYPE h histogram\nh_bucket{le=\"+Inf\"} 2\nh_sum 1\nh_count 3\n", "!= _count"},
+        {"# HELP h y\n# TYPE h histogram\nh_total 1\n", "inside histogram"},
+        {"# HELP h y\n# TYPE h histogram\nh_bucket 1\n", "without le"},
+    };
     parser *ps = calloc(1, sizeof *ps);
+    size_t i;
     (void)state;
     assert_non_null(ps);
-    parse_exposition(ps, "# HELP a_total x\n# TYPE a_total counter\na_total{k=\"v\\\"\"} 3\n"
-                         "# HELP h y\n# TYPE h histogram\nh_bucket{le=\"1\"} 1\nh_bucket{le=\"+Inf\"} 2\n"
-                         "h_sum 3.5\nh_count 2\n");
+    assert_valid(ps, "# HELP a_total x\n# TYPE a_total counter\na_total{k=\"v\\\"\"} 3\n"
+                     "# HELP h y\n# TYPE h histogram\nh_bucket{le=\"1\"} 1\nh_bucket{le=\"+Inf\"} 2\n"
+                     "h_sum 3.5\nh_count 2\n");
     assert_int_equal(ps->samples, 5);
     assert_int_equal(ps->n_hist, 1);
     assert_true(ps->hist[0].count == 2);
+    for (i = 0; i < sizeof broken / sizeof broken[0]; i++) {
+        if (parse_exposition(ps, broken[i].text) == 0)
+            fail_msg("broken text %zu accepted", i);
+        if (strstr(ps->error, broken[i].needle) == NULL)
+            fail_msg("broken text %zu: \"%s\" does not say \"%s\"", i, ps->error, broken[i].needle);
+    }
     free(ps);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_exposition_parser_reads_a_known_good_text),
+        cmocka_unit_test(test_exposition_parser_accepts_good_and_refuses_broken_text),
         cmocka_unit_test(test_prometheus_text_is_valid_and_counts_are_exact),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
