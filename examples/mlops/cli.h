@@ -158,7 +158,6 @@ void cli_progress_update(cli_progress *progress, int64_t done);
 void cli_progress_end(cli_progress *progress);
 
 /* Frames. */
-const char *cli_type_name(int type);
 void cli_format_cell(char *out, size_t cap, const mlops_frame *frame, size_t col, size_t row);
 /* Print a frame as a table, or with --json as an array of row objects. */
 void cli_frame_print(const cli_context *ctx, const mlops_frame *frame);

@@ -48,7 +48,7 @@ static int run_csv(cli_context *ctx)
                 nulls += mask[row];
             printf("%s{\"name\": ", col ? ", " : "");
             cli_json_string(stdout, mlops_frame_column_name(frame, col));
-            printf(", \"type\": \"%s\", \"dim\": %u, \"nulls\": %zu}", cli_type_name(mlops_frame_column_type(frame, col)),
+            printf(", \"type\": \"%s\", \"dim\": %u, \"nulls\": %zu}", mlops_frame_type_name(mlops_frame_column_type(frame, col)),
                    (unsigned)mlops_frame_column_dim(frame, col), nulls);
         }
         printf("]}\n");
@@ -64,7 +64,7 @@ static int run_csv(cli_context *ctx)
             for (nulls = 0, row = 0; row < rows; row++)
                 nulls += mask[row];
             cli_table_add(table, mlops_frame_column_name(frame, col));
-            cli_table_add(table, cli_type_name(mlops_frame_column_type(frame, col)));
+            cli_table_add(table, mlops_frame_type_name(mlops_frame_column_type(frame, col)));
             snprintf(cell, sizeof cell, "%zu", nulls);
             cli_table_add(table, cell);
         }

@@ -847,17 +847,6 @@ void cli_progress_end(cli_progress *progress)
 
 /* ---- frames ---------------------------------------------------------------------------------- */
 
-const char *cli_type_name(int type)
-{
-    switch (type) {
-    case MLOPS_TYPE_INT64: return "int64";
-    case MLOPS_TYPE_FLOAT64: return "float64";
-    case MLOPS_TYPE_BOOL: return "bool";
-    case MLOPS_TYPE_STRING: return "string";
-    default: return "f32vec";
-    }
-}
-
 void cli_format_cell(char *out, size_t cap, const mlops_frame *frame, size_t col, size_t row)
 {
     int64_t i;
@@ -1053,7 +1042,7 @@ static void csv_options(cli_buf *options, const char *csv, size_t len, const mlo
             else if (is_time_column(layout, col))
                 cli_buf_puts(options, ": \"timestamp\"");
             else
-                cli_buf_printf(options, ": \"%s\"", cli_type_name(type));
+                cli_buf_printf(options, ": \"%s\"", mlops_frame_type_name(type));
         }
     }
     mlops_frame_free(header);
