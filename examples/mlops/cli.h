@@ -10,6 +10,9 @@
 
 #include <mlops.h>
 
+#define CLI_COUNT(array) (sizeof array / sizeof array[0])
+#define CLI_NAME_CAP 256 /* room for a model name (at most 128 characters) */
+
 #define CLI_OK 0
 #define CLI_FAILURE 1
 #define CLI_USAGE 2
@@ -143,6 +146,7 @@ typedef struct cli_progress {
     const char *unit;   /* "rows", "bytes" (shown in KiB/MiB/GiB), ... */
     int64_t total;
     int64_t done;
+    int64_t drawn_done; /* `done` when last drawn */
     double start;
     double last_draw;
     int enabled;
@@ -154,7 +158,6 @@ void cli_progress_update(cli_progress *progress, int64_t done);
 void cli_progress_end(cli_progress *progress);
 
 /* Frames. */
-const char *cli_type_name(int type);
 void cli_format_cell(char *out, size_t cap, const mlops_frame *frame, size_t col, size_t row);
 /* Print a frame as a table, or with --json as an array of row objects. */
 void cli_frame_print(const cli_context *ctx, const mlops_frame *frame);
@@ -162,8 +165,8 @@ void cli_frame_print(const cli_context *ctx, const mlops_frame *frame);
 int cli_frame_slice(mlops_frame **out, const mlops_frame *frame, size_t start, size_t count);
 /* Write `frame` as CSV to `path`, or to standard output when `path` is NULL. */
 int cli_write_csv(const mlops_frame *frame, const char *path);
-/* CSV reading options typing the columns of the CSV text's header that `layout` has as `layout` does. */
-void cli_csv_options(cli_buf *options, const char *csv, size_t len, const mlops_frame *layout);
+/* CSV reading options {"schema": SCHEMA} from a --schema value (NULL: every type inferred). */
+void cli_csv_schema(cli_buf *options, const char *schema_json);
 /* A frame of keys from arguments "col=value[,col=value]" (one row each), typed like `layout` (may be NULL). */
 int cli_keys_frame(mlops_frame **out, const cli_command *command, const char *const *keys, size_t count,
                    const mlops_frame *layout);
@@ -212,6 +215,9 @@ extern const cli_command cli_cmd_features_retry;
 /* Drift (cmd_drift.c) and inference (cmd_infer.c). */
 extern const cli_command cli_cmd_drift;
 extern const cli_command cli_cmd_drift_profile;
+extern const cli_command cli_cmd_drift_record;
+extern const cli_command cli_cmd_drift_windows;
+extern const cli_command cli_cmd_drift_trend;
 extern const cli_command cli_cmd_predict;
 extern const cli_command cli_cmd_accuracy;
 extern const cli_command cli_cmd_plan;

@@ -10,11 +10,12 @@
 static int run_csv(cli_context *ctx)
 {
     const char *path = NULL, *schema = NULL;
-    char options[8192], cell[256];
+    cli_buf options = CLI_BUF_INIT;
+    char cell[256];
     mlops_frame *frame = NULL;
     long head = 5;
     size_t col, row, rows, nulls;
-    int i;
+    int i, rc;
 
     for (i = 1; i < ctx->argc; i++) {
         if (strcmp(ctx->argv[i], "--schema") == 0 && i + 1 < ctx->argc)
@@ -32,8 +33,10 @@ static int run_csv(cli_context *ctx)
         return cli_usage_error(&cli_cmd_csv, "a CSV file is required");
     if (head < 0)
         return cli_usage_error(&cli_cmd_csv, "--head takes a count of rows");
-    snprintf(options, sizeof options, "{\"schema\": %s}", schema ? schema : "{}");
-    if (mlops_frame_read_csv(&frame, path, options) != MLOPS_OK)
+    cli_csv_schema(&options, schema);
+    rc = mlops_frame_read_csv(&frame, path, options.data);
+    cli_buf_free(&options);
+    if (rc != MLOPS_OK)
         return cli_fail("reading CSV");
     rows = mlops_frame_rows(frame);
     if (ctx->json) {
@@ -45,7 +48,7 @@ static int run_csv(cli_context *ctx)
                 nulls += mask[row];
             printf("%s{\"name\": ", col ? ", " : "");
             cli_json_string(stdout, mlops_frame_column_name(frame, col));
-            printf(", \"type\": \"%s\", \"dim\": %u, \"nulls\": %zu}", cli_type_name(mlops_frame_column_type(frame, col)),
+            printf(", \"type\": \"%s\", \"dim\": %u, \"nulls\": %zu}", mlops_frame_type_name(mlops_frame_column_type(frame, col)),
                    (unsigned)mlops_frame_column_dim(frame, col), nulls);
         }
         printf("]}\n");
@@ -61,7 +64,7 @@ static int run_csv(cli_context *ctx)
             for (nulls = 0, row = 0; row < rows; row++)
                 nulls += mask[row];
             cli_table_add(table, mlops_frame_column_name(frame, col));
-            cli_table_add(table, cli_type_name(mlops_frame_column_type(frame, col)));
+            cli_table_add(table, mlops_frame_type_name(mlops_frame_column_type(frame, col)));
             snprintf(cell, sizeof cell, "%zu", nulls);
             cli_table_add(table, cell);
         }

@@ -6,7 +6,6 @@
 
 #include "cli.h"
 
-#define COUNT(array) (sizeof array / sizeof array[0])
 #define MAX_FEATURES 256
 
 /*
@@ -46,7 +45,7 @@ static int layout_keys(mlops_frame **out, const view_layout *layout)
 {
     const char *names[16];
     size_t i;
-    for (i = 0; i < layout->key_count && i < COUNT(names); i++)
+    for (i = 0; i < layout->key_count && i < CLI_COUNT(names); i++)
         names[i] = mlops_frame_column_name(layout->frame, layout->key_first + i);
     if (mlops_frame_select(out, layout->frame, names, i) != MLOPS_OK)
         return cli_fail("reading the key columns");
@@ -131,9 +130,9 @@ static int run_view_show(cli_context *ctx)
         rc = CLI_FAILURE;
     } else {
         mlops_free(json);
-        cli_json_fields(doc, fields, COUNT(fields), stdout);
+        cli_json_fields(doc, fields, CLI_COUNT(fields), stdout);
         printf("\n");
-        cli_json_table(cli_json_get(doc, "features"), features, COUNT(features), stdout);
+        cli_json_table(cli_json_get(doc, "features"), features, CLI_COUNT(features), stdout);
         cli_json_free(doc);
     }
     mlops_db_close(db);
@@ -315,7 +314,7 @@ static int run_read(cli_context *ctx, const cli_command *cmd, int as_of)
     int64_t event_time = 0;
     mlops_db *db = NULL;
     int rc;
-    if ((rc = cli_parse_args(ctx, cmd, flags, args, first, COUNT(args), &count)) ||
+    if ((rc = cli_parse_args(ctx, cmd, flags, args, first, CLI_COUNT(args), &count)) ||
         (as_of && (rc = cli_parse_time(&event_time, cmd, "TIME", args[1]))) ||
         (now_text && (rc = cli_parse_time(&options.now, cmd, "--now", now_text))) ||
         (system_text && (rc = cli_parse_time(&options.as_of_system_time, cmd, "--as-of-system", system_text))))
@@ -333,9 +332,9 @@ static int run_read(cli_context *ctx, const cli_command *cmd, int as_of)
         goto out;
     if (features_text) {
         list = strdup(features_text);
-        n = list ? split_names(names, COUNT(names), list) : 0;
+        n = list ? split_names(names, CLI_COUNT(names), list) : 0;
     } else {
-        for (col = layout.feature_first; col < mlops_frame_columns(layout.frame) && n < COUNT(names); col++)
+        for (col = layout.feature_first; col < mlops_frame_columns(layout.frame) && n < CLI_COUNT(names); col++)
             names[n++] = mlops_frame_column_name(layout.frame, col);
     }
     if ((as_of ? mlops_features_as_of(&result, db, args[0], keys, names, n, event_time, &options)
@@ -377,20 +376,18 @@ static int run_features_join(cli_context *ctx)
     mlops_db *db = NULL;
     size_t count = 0;
     int rc;
-    if ((rc = cli_parse_args(ctx, cmd, flags, args, 2, COUNT(args), &count)) ||
+    if ((rc = cli_parse_args(ctx, cmd, flags, args, 2, CLI_COUNT(args), &count)) ||
         (system_text && (rc = cli_parse_time(&options.as_of_system_time, cmd, "--as-of-system", system_text))))
         return rc;
     options.timestamp_column = timestamp;
     /* The timestamp column is read as a time (ISO 8601 or microseconds) unless --schema says otherwise. */
-    cli_buf_puts(&csv_options, "{\"schema\": ");
     if (schema) {
-        cli_buf_puts(&csv_options, schema);
+        cli_csv_schema(&csv_options, schema);
     } else {
-        cli_buf_puts(&csv_options, "{");
+        cli_buf_puts(&csv_options, "{\"schema\": {");
         cli_buf_json_string(&csv_options, timestamp ? timestamp : "timestamp");
-        cli_buf_puts(&csv_options, ": \"timestamp\"}");
+        cli_buf_puts(&csv_options, ": \"timestamp\"}}");
     }
-    cli_buf_puts(&csv_options, "}");
     if ((rc = cli_read_csv(&entities, args[0], csv_options.data, NULL)) || (rc = cli_open_db(&db, ctx, NULL)))
         goto out;
     if (mlops_features_join(&joined, db, entities, args + 1, count - 1, &options) != MLOPS_OK)
@@ -415,7 +412,7 @@ static int run_features_forget(cli_context *ctx)
     int64_t removed = 0;
     size_t count = 0;
     int rc;
-    if ((rc = cli_parse_args(ctx, cmd, flags, args, 1, COUNT(args), &count)))
+    if ((rc = cli_parse_args(ctx, cmd, flags, args, 1, CLI_COUNT(args), &count)))
         return rc;
     if (count == 1 && !keys_path)
         return cli_usage_error(cmd, "give keys as COLUMN=VALUE arguments or --keys FILE.csv");
@@ -467,9 +464,9 @@ static int run_features_stats(cli_context *ctx)
         rc = CLI_FAILURE;
     } else {
         mlops_free(json);
-        cli_json_fields(doc, fields, COUNT(fields), stdout);
+        cli_json_fields(doc, fields, CLI_COUNT(fields), stdout);
         printf("\n");
-        cli_json_table(cli_json_get(doc, "features"), features, COUNT(features), stdout);
+        cli_json_table(cli_json_get(doc, "features"), features, CLI_COUNT(features), stdout);
         cli_json_free(doc);
     }
     mlops_db_close(db);

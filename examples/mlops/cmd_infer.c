@@ -8,8 +8,6 @@
 
 #include "cli.h"
 
-#define COUNT(array) (sizeof array / sizeof array[0])
-#define NAME_CAP 256
 #define BATCH_ROWS 1024
 
 /* Session options for --precision (NULL: the library's default, fp32). */
@@ -32,7 +30,7 @@ static int precision_options(cli_buf *options, const cli_command *command, const
 static int open_model(mlops_session **out, const cli_context *ctx, const cli_command *command, const char *model,
                       const char *options, const mlops_frame *calibration)
 {
-    char name[NAME_CAP], what[512];
+    char name[CLI_NAME_CAP], what[512];
     mlops_db *db = NULL;
     void *bytes = NULL;
     size_t len = 0;
@@ -256,9 +254,9 @@ static int run_accuracy(cli_context *ctx)
         printf("int8 against fp32 on %s rows (kernel %s): top-1 agreement %.2f%%\n\n",
                cli_json_text(cli_json_get(doc, "rows")), cli_json_text(cli_json_get(doc, "kernel")),
                100.0 * cli_json_number(cli_json_get(doc, "top1_agreement")));
-        cli_json_table(cli_json_get(doc, "outputs"), outputs, COUNT(outputs), stdout);
+        cli_json_table(cli_json_get(doc, "outputs"), outputs, CLI_COUNT(outputs), stdout);
         printf("\n");
-        cli_json_table(cli_json_get(doc, "layers"), layers, COUNT(layers), stdout);
+        cli_json_table(cli_json_get(doc, "layers"), layers, CLI_COUNT(layers), stdout);
     }
 out:
     cli_json_free(doc);
@@ -308,7 +306,7 @@ static int run_plan(cli_context *ctx)
         for (i = 0; i < mlops_session_output_count(session); i++)
             printf("output %s\n", mlops_session_output_name(session, i));
         printf("\n");
-        cli_json_table(cli_json_get(doc, "steps"), steps, COUNT(steps), stdout);
+        cli_json_table(cli_json_get(doc, "steps"), steps, CLI_COUNT(steps), stdout);
     }
 out:
     cli_json_free(doc);

@@ -12,8 +12,6 @@
 
 #include "cli.h"
 
-#define NAME_CAP 256
-
 /* Columns of a version in listings and of its details. */
 static const cli_column version_columns[] = {
     {"version", "version", CLI_CELL_TEXT},     {"created", "created_us", CLI_CELL_TIME},
@@ -40,12 +38,11 @@ static const cli_column approval_columns[] = {
     {"approved by", "actor", CLI_CELL_TEXT}, {"note", "note", CLI_CELL_TEXT}, {"time", "time_us", CLI_CELL_TIME},
 };
 
-#define COUNT(array) (sizeof array / sizeof array[0])
 
 /* Split "NAME@ALIAS" into its parts (no lookup). */
 static int split_alias(char *model, const char **alias, const cli_command *command, const char *reference)
 {
-    if (cli_resolve(model, NAME_CAP, NULL, NULL, command, reference))
+    if (cli_resolve(model, CLI_NAME_CAP, NULL, NULL, command, reference))
         return CLI_USAGE;
     *alias = strchr(reference, '@') + 1;
     return CLI_OK;
@@ -83,7 +80,7 @@ static int run_model_list(cli_context *ctx)
     if (mlops_model_list(&json, db) != MLOPS_OK)
         rc = cli_fail("listing models");
     else
-        rc = cli_print_document(ctx, json, columns, COUNT(columns));
+        rc = cli_print_document(ctx, json, columns, CLI_COUNT(columns));
     mlops_db_close(db);
     return rc;
 }
@@ -106,7 +103,7 @@ static int run_model_show(cli_context *ctx)
     if (mlops_model_show(&json, db, name) != MLOPS_OK)
         rc = cli_fail("showing the model");
     else
-        rc = cli_print_document(ctx, json, fields, COUNT(fields));
+        rc = cli_print_document(ctx, json, fields, CLI_COUNT(fields));
     mlops_db_close(db);
     return rc;
 }
@@ -269,7 +266,7 @@ static int run_version_list(cli_context *ctx)
     cli_buf_puts(&filter, "{\"tags\": {");
     for (i = 0; i < tags.count && rc == CLI_OK; i++) {
         const char *eq = strchr(tags.items[i], '=');
-        char key[NAME_CAP];
+        char key[CLI_NAME_CAP];
         if (!eq || eq == tags.items[i] || (size_t)(eq - tags.items[i]) >= sizeof key) {
             rc = cli_usage_error(&cli_cmd_version_list, "--tag takes KEY=VALUE, not \"%s\"", tags.items[i]);
             break;
@@ -293,7 +290,7 @@ static int run_version_list(cli_context *ctx)
         if (mlops_version_list(&json, db, name, filter.data) != MLOPS_OK)
             rc = cli_fail("listing versions");
         else
-            rc = cli_print_document(ctx, json, version_columns, COUNT(version_columns));
+            rc = cli_print_document(ctx, json, version_columns, CLI_COUNT(version_columns));
     }
     mlops_db_close(db);
     cli_buf_free(&filter);
@@ -316,14 +313,14 @@ static int show_version(const cli_context *ctx, mlops_db *db, const char *model,
     mlops_free(json);
     if (!doc)
         return CLI_FAILURE;
-    cli_json_fields(doc, version_fields, COUNT(version_fields), stdout);
+    cli_json_fields(doc, version_fields, CLI_COUNT(version_fields), stdout);
     if (cli_json_count(cli_json_get(doc, "metrics"))) {
         printf("\n");
-        cli_json_table(cli_json_get(doc, "metrics"), metric_columns, COUNT(metric_columns), stdout);
+        cli_json_table(cli_json_get(doc, "metrics"), metric_columns, CLI_COUNT(metric_columns), stdout);
     }
     if (cli_json_count(cli_json_get(doc, "approvals"))) {
         printf("\n");
-        cli_json_table(cli_json_get(doc, "approvals"), approval_columns, COUNT(approval_columns), stdout);
+        cli_json_table(cli_json_get(doc, "approvals"), approval_columns, CLI_COUNT(approval_columns), stdout);
     }
     cli_json_free(doc);
     return CLI_OK;
@@ -332,7 +329,7 @@ static int show_version(const cli_context *ctx, mlops_db *db, const char *model,
 static int run_version_show(cli_context *ctx)
 {
     const char *reference = NULL;
-    char model[NAME_CAP];
+    char model[CLI_NAME_CAP];
     mlops_db *db = NULL;
     int64_t version = 0;
     int rc;
@@ -349,7 +346,7 @@ static int run_version_approve(cli_context *ctx)
 {
     const char *reference = NULL, *note = NULL;
     cli_flag flags[] = {{"--note", CLI_FLAG_VALUE, &note}, {0}};
-    char model[NAME_CAP];
+    char model[CLI_NAME_CAP];
     mlops_db *db = NULL;
     int64_t version = 0;
     int rc;
@@ -374,7 +371,7 @@ static int run_metrics_log(cli_context *ctx)
     cli_flag flags[] = {{"--ci", CLI_FLAG_VALUE, &ci}, {"--dataset", CLI_FLAG_VALUE, &dataset},
                         {"--time", CLI_FLAG_VALUE, &when}, {0}};
     const cli_command *cmd = &cli_cmd_metrics_log;
-    char model[NAME_CAP], low_text[64];
+    char model[CLI_NAME_CAP], low_text[64];
     double value = 0, low = NAN, high = NAN;
     int64_t version = 0, time_us = 0;
     mlops_db *db = NULL;
@@ -406,7 +403,7 @@ static int run_metrics_log(cli_context *ctx)
 static int run_metrics_list(cli_context *ctx)
 {
     const char *reference = NULL;
-    char model[NAME_CAP], *json = NULL;
+    char model[CLI_NAME_CAP], *json = NULL;
     mlops_db *db = NULL;
     int64_t version = 0;
     cli_json *doc = NULL;
@@ -433,7 +430,7 @@ static int run_metrics_list(cli_context *ctx)
     } else if (cli_json_count(cli_json_get(doc, "metrics")) == 0) {
         printf("(none)\n");
     } else {
-        cli_json_table(cli_json_get(doc, "metrics"), metric_columns, COUNT(metric_columns), stdout);
+        cli_json_table(cli_json_get(doc, "metrics"), metric_columns, CLI_COUNT(metric_columns), stdout);
     }
 out:
     cli_json_free(doc);
@@ -446,7 +443,7 @@ out:
 static int run_alias_set(cli_context *ctx)
 {
     const char *args[2] = {NULL, NULL}, *alias = NULL;
-    char model[NAME_CAP], target[NAME_CAP + 32];
+    char model[CLI_NAME_CAP], target[CLI_NAME_CAP + 32];
     mlops_db *db = NULL;
     int64_t version = 0;
     int rc;
@@ -468,7 +465,7 @@ static int run_alias_set(cli_context *ctx)
 static int run_alias_rollback(cli_context *ctx)
 {
     const char *reference = NULL, *alias = NULL;
-    char model[NAME_CAP];
+    char model[CLI_NAME_CAP];
     mlops_db *db = NULL;
     int64_t version = 0;
     int rc;
@@ -491,7 +488,7 @@ static int run_alias_history(cli_context *ctx)
         {"actor", "actor", CLI_CELL_TEXT},
     };
     const char *reference = NULL, *alias = NULL;
-    char model[NAME_CAP], *json = NULL;
+    char model[CLI_NAME_CAP], *json = NULL;
     mlops_db *db = NULL;
     int rc;
     if ((rc = cli_parse_args(ctx, &cli_cmd_alias_history, NULL, &reference, 1, 1, NULL)) ||
@@ -500,7 +497,7 @@ static int run_alias_history(cli_context *ctx)
     if (mlops_alias_history(&json, db, model, alias) != MLOPS_OK)
         rc = cli_fail("reading the alias history");
     else
-        rc = cli_print_document(ctx, json, columns, COUNT(columns));
+        rc = cli_print_document(ctx, json, columns, CLI_COUNT(columns));
     mlops_db_close(db);
     return rc;
 }
@@ -508,7 +505,7 @@ static int run_alias_history(cli_context *ctx)
 static int run_alias_at(cli_context *ctx)
 {
     const char *args[2] = {NULL, NULL}, *alias = NULL;
-    char model[NAME_CAP], when[40];
+    char model[CLI_NAME_CAP], when[40];
     mlops_db *db = NULL;
     int64_t version = 0, time_us = 0;
     int rc;
@@ -535,7 +532,7 @@ static int run_alias_at(cli_context *ctx)
 static int run_gate_set(cli_context *ctx)
 {
     const char *args[2] = {NULL, NULL}, *alias = NULL;
-    char model[NAME_CAP], *policy = NULL;
+    char model[CLI_NAME_CAP], *policy = NULL;
     mlops_db *db = NULL;
     int rc;
     if ((rc = cli_parse_args(ctx, &cli_cmd_gate_set, NULL, args, 2, 2, NULL)) ||
@@ -557,7 +554,7 @@ static int run_gate_set(cli_context *ctx)
 static int run_gate_get(cli_context *ctx)
 {
     const char *reference = NULL, *alias = NULL;
-    char model[NAME_CAP], *json = NULL;
+    char model[CLI_NAME_CAP], *json = NULL;
     mlops_db *db = NULL;
     int rc;
     if ((rc = cli_parse_args(ctx, &cli_cmd_gate_get, NULL, &reference, 1, 1, NULL)) ||
@@ -607,7 +604,7 @@ static int run_run_list(cli_context *ctx)
     if (mlops_run_list(&json, db, experiment) != MLOPS_OK)
         rc = cli_fail("listing runs");
     else
-        rc = cli_print_document(ctx, json, run_columns, COUNT(run_columns));
+        rc = cli_print_document(ctx, json, run_columns, CLI_COUNT(run_columns));
     mlops_db_close(db);
     return rc;
 }
@@ -645,10 +642,10 @@ static int run_run_show(cli_context *ctx)
     } else {
         const cli_json *series = cli_json_get(doc, "metrics");
         mlops_free(json);
-        cli_json_fields(doc, fields, COUNT(fields), stdout);
+        cli_json_fields(doc, fields, CLI_COUNT(fields), stdout);
         for (i = 0; i < cli_json_count(series); i++) {
             printf("\nmetric %s\n", cli_json_key(cli_json_item(series, i)));
-            cli_json_table(cli_json_item(series, i), point_columns, COUNT(point_columns), stdout);
+            cli_json_table(cli_json_item(series, i), point_columns, CLI_COUNT(point_columns), stdout);
         }
         cli_json_free(doc);
     }
@@ -664,7 +661,7 @@ static int run_lineage_of(cli_context *ctx)
         {"run", "run_id", CLI_CELL_TEXT},        {"parent", "parent_version", CLI_CELL_TEXT},
     };
     const char *reference = NULL;
-    char model[NAME_CAP], *json = NULL;
+    char model[CLI_NAME_CAP], *json = NULL;
     mlops_db *db = NULL;
     int64_t version = 0;
     int rc;
@@ -675,7 +672,7 @@ static int run_lineage_of(cli_context *ctx)
         if (mlops_lineage_of(&json, db, model, version) != MLOPS_OK)
             rc = cli_fail("reading the lineage");
         else
-            rc = cli_print_document(ctx, json, fields, COUNT(fields));
+            rc = cli_print_document(ctx, json, fields, CLI_COUNT(fields));
     }
     mlops_db_close(db);
     return rc;
@@ -700,7 +697,7 @@ static int run_lineage_users(cli_context *ctx)
     if (mlops_lineage_users(&json, db, view, number) != MLOPS_OK)
         rc = cli_fail("reading the lineage");
     else
-        rc = cli_print_document(ctx, json, columns, COUNT(columns));
+        rc = cli_print_document(ctx, json, columns, CLI_COUNT(columns));
     mlops_db_close(db);
     return rc;
 }
@@ -725,7 +722,7 @@ static int run_audit_list(cli_context *ctx)
     if (mlops_audit_list(&json, db, after_seq, count) != MLOPS_OK)
         rc = cli_fail("listing the audit log");
     else
-        rc = cli_print_document(ctx, json, columns, COUNT(columns));
+        rc = cli_print_document(ctx, json, columns, CLI_COUNT(columns));
     mlops_db_close(db);
     return rc;
 }
@@ -823,7 +820,7 @@ static int run_bundle_export(cli_context *ctx)
     const char *args[2] = {NULL, NULL}, *sign = NULL;
     cli_flag flags[] = {{"--sign", CLI_FLAG_VALUE, &sign}, {0}};
     uint8_t secret_key[MLOPS_BUNDLE_SECRET_KEY_BYTES];
-    char model[NAME_CAP];
+    char model[CLI_NAME_CAP];
     mlops_db *db = NULL;
     int64_t version = 0;
     int rc;

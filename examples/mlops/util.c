@@ -1,5 +1,7 @@
 /*
- * Output helpers of the mlops tool: errors, files, JSON strings, tables.
+ * Shared helpers of the mlops tool: errors, files, argument parsing, text
+ * buffers, reading the library's JSON documents, tables, progress bars and
+ * frames.
  */
 #include <errno.h>
 #include <math.h>
@@ -85,19 +87,10 @@ char *cli_read_file(const char *path, size_t *len_out)
 
 void cli_json_string(FILE *out, const char *text)
 {
-    const unsigned char *p = (const unsigned char *)text;
-    fputc('"', out);
-    for (; *p; p++) {
-        if (*p == '"' || *p == '\\')
-            fprintf(out, "\\%c", *p);
-        else if (*p == '\n')
-            fputs("\\n", out);
-        else if (*p < 0x20)
-            fprintf(out, "\\u%04x", *p);
-        else
-            fputc(*p, out);
-    }
-    fputc('"', out);
+    cli_buf buf = CLI_BUF_INIT;
+    cli_buf_json_string(&buf, text);
+    fputs(buf.data ? buf.data : "\"\"", out);
+    cli_buf_free(&buf);
 }
 
 struct cli_table {
@@ -141,9 +134,9 @@ static size_t terminal_width(FILE *out)
 
 void cli_table_print(cli_table *table, FILE *out)
 {
-    size_t widths[64] = {0};
+    size_t *widths;
     size_t i, col, total = 0, limit = terminal_width(out);
-    if (!table || table->columns == 0 || table->columns > 64)
+    if (!table || table->columns == 0 || !(widths = calloc(table->columns, sizeof *widths)))
         return;
     for (i = 0; i < table->count; i++) {
         size_t len = table->cells[i] ? strlen(table->cells[i]) : 0;
@@ -175,6 +168,7 @@ void cli_table_print(cli_table *table, FILE *out)
             fprintf(out, "%-*s", (int)widths[col], cell);
         fputs(col + 1 == table->columns ? "\n" : "  ", out);
     }
+    free(widths);
 }
 
 void cli_table_free(cli_table *table)
@@ -805,19 +799,19 @@ static void progress_amount(char *out, size_t cap, const cli_progress *progress,
         snprintf(out, cap, "%.0f %s", amount, progress->unit);
 }
 
-void cli_progress_update(cli_progress *progress, int64_t done)
+/* Draw the bar; quick operations draw nothing, then at most ten redraws a second unless `force`. */
+static void progress_draw(cli_progress *progress, int force)
 {
     char amount[48], total[48], rate_text[48], left[32];
-    double now, elapsed, rate, fraction;
+    double now = now_seconds(), elapsed, rate, fraction;
+    int64_t done = progress->done;
     int filled, width = 24;
-    progress->done = done;
-    if (!progress->enabled)
-        return;
-    now = now_seconds();
-    /* Quick operations draw nothing; then at most ten redraws a second. */
-    if (done < progress->total && (now - progress->start < 0.3 || now - progress->last_draw < 0.1))
+    if (!progress->enabled || (!progress->drawn && now - progress->start < 0.3) ||
+        (!force && now - progress->last_draw < 0.1))
         return;
     progress->last_draw = now;
+    progress->drawn = 1;
+    progress->drawn_done = done;
     elapsed = now - progress->start;
     rate = elapsed > 0 ? (double)done / elapsed : 0;
     fraction = progress->total > 0 ? (double)done / (double)progress->total : 1.0;
@@ -833,31 +827,25 @@ void cli_progress_update(cli_progress *progress, int64_t done)
         snprintf(left, sizeof left, "%.1fs", elapsed);
     fprintf(stderr, "\r%s [%.*s%*s] %s / %s %3.0f%% %s/s %s\033[K", progress->label, filled,
             "########################", width - filled, "", amount, total, fraction * 100.0, rate_text, left);
-    progress->drawn = 1;
     fflush(stderr);
+}
+
+void cli_progress_update(cli_progress *progress, int64_t done)
+{
+    progress->done = done;
+    progress_draw(progress, 0);
 }
 
 void cli_progress_end(cli_progress *progress)
 {
-    if (progress->enabled && progress->drawn) {
-        progress->last_draw = 0;
-        cli_progress_update(progress, progress->done);
+    if (progress->drawn) {
+        if (progress->drawn_done != progress->done)
+            progress_draw(progress, 1);
         fputc('\n', stderr);
     }
 }
 
 /* ---- frames ---------------------------------------------------------------------------------- */
-
-const char *cli_type_name(int type)
-{
-    switch (type) {
-    case MLOPS_TYPE_INT64: return "int64";
-    case MLOPS_TYPE_FLOAT64: return "float64";
-    case MLOPS_TYPE_BOOL: return "bool";
-    case MLOPS_TYPE_STRING: return "string";
-    default: return "f32vec";
-    }
-}
 
 void cli_format_cell(char *out, size_t cap, const mlops_frame *frame, size_t col, size_t row)
 {
@@ -1023,7 +1011,15 @@ int cli_frame_slice(mlops_frame **out, const mlops_frame *frame, size_t start, s
     return CLI_OK;
 }
 
-void cli_csv_options(cli_buf *options, const char *csv, size_t len, const mlops_frame *layout)
+void cli_csv_schema(cli_buf *options, const char *schema_json)
+{
+    cli_buf_puts(options, "{\"schema\": ");
+    cli_buf_puts(options, schema_json ? schema_json : "{}");
+    cli_buf_puts(options, "}");
+}
+
+/* CSV reading options typing the columns of the CSV text's header that `layout` has as `layout` does. */
+static void csv_options(cli_buf *options, const char *csv, size_t len, const mlops_frame *layout)
 {
     const char *newline = memchr(csv, '\n', len);
     mlops_frame *header = NULL;
@@ -1046,7 +1042,7 @@ void cli_csv_options(cli_buf *options, const char *csv, size_t len, const mlops_
             else if (is_time_column(layout, col))
                 cli_buf_puts(options, ": \"timestamp\"");
             else
-                cli_buf_printf(options, ": \"%s\"", cli_type_name(type));
+                cli_buf_printf(options, ": \"%s\"", mlops_frame_type_name(type));
         }
     }
     mlops_frame_free(header);
@@ -1063,7 +1059,7 @@ int cli_read_csv(mlops_frame **out, const char *path, const char *options_json, 
     if (!data)
         return CLI_FAILURE;
     if (!options_json)
-        cli_csv_options(&options, data, len, layout);
+        csv_options(&options, data, len, layout);
     if (mlops_frame_parse_csv(out, data, len, options_json ? options_json : options.data) != MLOPS_OK) {
         snprintf(what, sizeof what, "reading \"%s\"", path);
         rc = cli_fail(what);
@@ -1110,7 +1106,7 @@ int cli_keys_frame(mlops_frame **out, const cli_command *command, const char *co
         free(row);
     }
     if (rc == CLI_OK) {
-        cli_csv_options(&options, csv.data, csv.len, layout);
+        csv_options(&options, csv.data, csv.len, layout);
         if (mlops_frame_parse_csv(out, csv.data, csv.len, options.data) != MLOPS_OK)
             rc = cli_fail("reading the keys");
     }

@@ -192,6 +192,20 @@ expect 0 "attached a reference profile of 200 rows" -- --db "$reg" drift profile
 expect 1 "not found" -- --db "$reg" drift profile digits@9 "$work/ref.csv"
 expect 0 "dataset drift:" -- --db "$reg" drift --model digits@1 "$work/cur.csv"
 expect 1 "has no reference profile" -- --db "$reg" drift --model digits@2 "$work/cur.csv"
+week1="--start 2026-01-01T00:00:00Z --end 2026-01-08T00:00:00Z"
+# shellcheck disable=SC2086 # the window's options are separate arguments
+expect 0 "recorded 200 rows into window" -- --db "$reg" drift record live "$work/ref.csv" $week1 --model digits@1
+expect 0 "recorded 200 rows" -- --db "$reg" drift record live "$work/cur.csv" --start 2026-01-08T00:00:00Z \
+    --end 2026-01-15T00:00:00Z --model digits@1
+expect 1 "differs from" -- --db "$reg" drift record live "$work/ref.csv" --start 2026-01-01T00:00:00Z --end 2026-01-09T00:00:00Z
+expect 2 "--start and --end give the window" -- --db "$reg" drift record live "$work/ref.csv"
+expect 0 "2026-01-08T00:00:00" -- --db "$reg" drift windows live
+expect 0 "\"rows\":200" -- --db "$reg" --json drift windows live --from 2026-01-08T00:00:00Z
+expect 2 "--from must be an ISO 8601 time" -- --db "$reg" drift windows live --from then
+expect 0 "p4," -- --db "$reg" drift trend live --model digits@1
+expect 0 "\"windows\":" -- --db "$reg" --json drift trend live --model digits@1 --to 2026-01-08T00:00:00Z
+expect 1 "has no reference profile" -- --db "$reg" drift trend live --model digits@2
+expect 2 "--model NAME@REF" -- --db "$reg" drift trend live
 
 # ---- inference --------------------------------------------------------------------------------------
 expect 0 "label,logits_0," -- predict "$data/digits_mlp.onnx" "$data/digits_test.csv" --exclude label
