@@ -60,6 +60,7 @@ static const cli_command *const commands[] = {
     &cli_cmd_accuracy,
     &cli_cmd_plan,
     &cli_cmd_train,
+    &cli_cmd_serve_stats,
 };
 
 #define COMMAND_COUNT (sizeof commands / sizeof commands[0])

@@ -198,6 +198,15 @@ expect 0 "recorded 200 rows into window" -- --db "$reg" drift record live "$work
 expect 0 "recorded 200 rows" -- --db "$reg" drift record live "$work/cur.csv" --start 2026-01-08T00:00:00Z \
     --end 2026-01-15T00:00:00Z --model digits@1
 expect 1 "differs from" -- --db "$reg" drift record live "$work/ref.csv" --start 2026-01-01T00:00:00Z --end 2026-01-09T00:00:00Z
+
+# serve-stats reads what routers store: a window of the stream serve:MODEL:VERSION and live quality metrics.
+# shellcheck disable=SC2086 # the window's options are separate arguments
+expect 0 "recorded 200 rows" -- --db "$reg" drift record serve:digits:1 "$work/ref.csv" $week1 --model digits@1
+expect 0 "accuracy" -- --db "$reg" metrics log digits@1 accuracy 0.97 --ci 0.95,0.98 --dataset serve
+expect 0 "accuracy 0.97 [0.95, 0.98]" -- --db "$reg" serve-stats digits
+expect 0 "\"windows\": 1, \"rows\": 200" -- --db "$reg" --json serve-stats digits
+expect 1 "model \"ghost\" not found" -- --db "$reg" serve-stats ghost
+expect 2 "serve-stats" -- --db "$reg" serve-stats
 expect 2 "--start and --end give the window" -- --db "$reg" drift record live "$work/ref.csv"
 expect 0 "2026-01-08T00:00:00" -- --db "$reg" drift windows live
 expect 0 "\"rows\":200" -- --db "$reg" --json drift windows live --from 2026-01-08T00:00:00Z
