@@ -58,6 +58,37 @@ out:
 }
 
 /*
+ * A router on `reference` when it names a model by alias ("fraud@production"),
+ * so predictions come from whatever version the alias points at, as a host
+ * serving the model would get them; *out stays NULL for files and versions.
+ */
+static int open_router(mlops_router **out, const cli_context *ctx, const char *reference, const char *options)
+{
+    char name[CLI_NAME_CAP], settings[1024];
+    const char *at = strchr(reference, '@');
+    mlops_db *db = NULL;
+    size_t len;
+    int rc = CLI_OK;
+    *out = NULL;
+    if (access(reference, F_OK) == 0 || !at || at[1] == '\0' || strspn(at + 1, "0123456789") == strlen(at + 1))
+        return CLI_OK;
+    len = (size_t)(at - reference);
+    if (len >= sizeof name)
+        len = sizeof name - 1;
+    memcpy(name, reference, len);
+    name[len] = '\0';
+    snprintf(settings, sizeof settings,
+             "{\"champion\": \"%s\", \"reload_interval_ms\": 0, \"drift\": {\"window_ms\": 0},"
+             " \"outcomes\": {\"capacity\": 0}%s%s}",
+             at + 1, options ? ", \"session\": " : "", options ? options : "");
+    if ((rc = cli_open_db(&db, ctx, "{\"create\": false}")) == CLI_OK &&
+        mlops_router_open(out, db, name, settings) != MLOPS_OK)
+        rc = cli_fail("opening a router");
+    mlops_db_close(db);
+    return rc;
+}
+
+/*
  * Split the rows' columns: numeric ones not named in `exclude` (comma list)
  * form the model input in order; the others are carried along.
  */
@@ -169,12 +200,16 @@ static int run_predict(cli_context *ctx)
     const cli_command *cmd = &cli_cmd_predict;
     mlops_frame *rows = NULL, *input = NULL, *result = NULL;
     mlops_session *session = NULL;
+    mlops_router *router = NULL;
     cli_buf options = CLI_BUF_INIT;
     cli_progress progress;
     float *x = NULL, *y = NULL;
     size_t n, width_in, width_out, start;
+    int64_t version = 0;
+    char key[64];
     int rc;
-    if ((rc = cli_parse_args(ctx, cmd, flags, args, 2, 2, NULL)) || (rc = precision_options(&options, cmd, precision)))
+    if ((rc = cli_parse_args(ctx, cmd, flags, args, 2, 2, NULL)) || (rc = precision_options(&options, cmd, precision)) ||
+        (rc = open_router(&router, ctx, args[0], options.data)))
         goto out;
     if ((rc = cli_read_csv(&rows, args[1], NULL, NULL)) || (rc = split_columns(&input, &result, rows, exclude)))
         goto out;
@@ -196,8 +231,11 @@ static int run_predict(cli_context *ctx)
     cli_progress_start(&progress, "predicting", "rows", (int64_t)n);
     for (start = 0; start < n; start += BATCH_ROWS) {
         size_t batch = n - start < BATCH_ROWS ? n - start : BATCH_ROWS;
-        if (mlops_session_run(session, x + start * width_in, batch, y + start * width_out, batch * width_out) !=
-            MLOPS_OK) {
+        snprintf(key, sizeof key, "row-%zu", start);
+        if ((router ? mlops_router_run(&version, router, key, x + start * width_in, batch, y + start * width_out,
+                                       batch * width_out)
+                    : mlops_session_run(session, x + start * width_in, batch, y + start * width_out,
+                                        batch * width_out)) != MLOPS_OK) {
             rc = cli_fail("running the model");
             break;
         }
@@ -206,9 +244,13 @@ static int run_predict(cli_context *ctx)
     cli_progress_end(&progress);
     if (rc || (rc = add_predictions(result, session, y, n, width_out)) || (rc = cli_write_csv(result, output)))
         goto out;
-    if (output)
+    if (output && router)
+        printf("wrote %zu predictions to %s (version %lld through a router on %s)\n", n, output, (long long)version,
+               args[0]);
+    else if (output)
         printf("wrote %zu predictions to %s (kernel %s)\n", n, output, mlops_session_kernel(session));
 out:
+    mlops_router_close(router);
     free(x);
     free(y);
     cli_buf_free(&options);
@@ -319,7 +361,9 @@ out:
 const cli_command cli_cmd_predict = {
     "predict", "run a model on the rows of a CSV file and write predictions",
     "usage: mlops [--db FILE] predict MODEL ROWS.csv [options]\n\n"
-    "MODEL is an ONNX file or a registry reference NAME@ALIAS / NAME@VERSION.\n"
+    "MODEL is an ONNX file or a registry reference NAME@ALIAS / NAME@VERSION;\n"
+    "NAME@ALIAS is answered through a router on that alias, as a serving host\n"
+    "would be (auto precision needs a file or a version).\n"
     "The numeric columns of ROWS.csv, in order, form each input row; string\n"
     "columns and the --exclude columns are copied to the output, followed by\n"
     "the first output's values (OUTPUT_0, OUTPUT_1, ...) and their argmax.\n\n"

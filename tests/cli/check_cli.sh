@@ -218,7 +218,7 @@ expect 2 "--model NAME@REF" -- --db "$reg" drift trend live
 
 # ---- inference --------------------------------------------------------------------------------------
 expect 0 "label,logits_0," -- predict "$data/digits_mlp.onnx" "$data/digits_test.csv" --exclude label
-expect 0 "wrote 450 predictions" -- --db "$reg" predict digits@production "$data/digits_test.csv" --exclude label \
+expect 0 "through a router on digits@production" -- --db "$reg" predict digits@production "$data/digits_test.csv" --exclude label \
     --precision int8 --output "$work/pred.csv"
 expect 1 "gives 65 numbers per row and the model takes 64" -- predict "$data/digits_mlp.onnx" "$data/digits_test.csv"
 expect 1 "model \"ghost\" not found" -- --db "$reg" predict ghost@1 "$data/digits_test.csv"
