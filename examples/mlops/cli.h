@@ -137,6 +137,9 @@ void cli_json_table(const cli_json *array, const cli_column *columns, size_t cou
 void cli_json_fields(const cli_json *object, const cli_column *fields, size_t count, FILE *out);
 /* Print a library document (freed here): as it is with --json, else as a table (array) or fields (object). */
 int cli_print_document(const cli_context *ctx, char *json, const cli_column *columns, size_t count);
+/* Print a library object (freed here): as it is with --json, else its `fields`, then its array `member` as a table. */
+int cli_print_fields_and_table(const cli_context *ctx, char *json, const cli_column *fields, size_t field_count,
+                               const char *member, const cli_column *columns, size_t column_count);
 void cli_format_time(char *out, size_t cap, int64_t time_us);
 void cli_format_bytes(char *out, size_t cap, double bytes);
 

@@ -114,27 +114,16 @@ static int run_view_show(cli_context *ctx)
     mlops_db *db = NULL;
     int64_t version = 0;
     char *json = NULL;
-    cli_json *doc;
     int rc;
     if ((rc = cli_parse_args(ctx, &cli_cmd_view_show, flags, &view, 1, 1, NULL)) ||
         (version_text && (rc = cli_parse_int64(&version, &cli_cmd_view_show, "--version", version_text))) ||
         (rc = cli_open_db(&db, ctx, NULL)))
         return rc;
-    if (mlops_view_definition(&json, db, view, (int32_t)version) != MLOPS_OK) {
+    if (mlops_view_definition(&json, db, view, (int32_t)version) != MLOPS_OK)
         rc = cli_fail("reading the view");
-    } else if (ctx->json) {
-        printf("%s\n", json);
-        mlops_free(json);
-    } else if (!(doc = cli_json_parse(json))) {
-        mlops_free(json);
-        rc = CLI_FAILURE;
-    } else {
-        mlops_free(json);
-        cli_json_fields(doc, fields, CLI_COUNT(fields), stdout);
-        printf("\n");
-        cli_json_table(cli_json_get(doc, "features"), features, CLI_COUNT(features), stdout);
-        cli_json_free(doc);
-    }
+    else
+        rc = cli_print_fields_and_table(ctx, json, fields, CLI_COUNT(fields), "features", features,
+                                        CLI_COUNT(features));
     mlops_db_close(db);
     return rc;
 }
@@ -449,26 +438,15 @@ static int run_features_stats(cli_context *ctx)
     const char *view = NULL;
     mlops_db *db = NULL;
     char *json = NULL;
-    cli_json *doc;
     int rc;
     if ((rc = cli_parse_args(ctx, &cli_cmd_features_stats, NULL, &view, 1, 1, NULL)) ||
         (rc = cli_open_db(&db, ctx, NULL)))
         return rc;
-    if (mlops_features_stats(&json, db, view) != MLOPS_OK) {
+    if (mlops_features_stats(&json, db, view) != MLOPS_OK)
         rc = cli_fail("reading statistics");
-    } else if (ctx->json) {
-        printf("%s\n", json);
-        mlops_free(json);
-    } else if (!(doc = cli_json_parse(json))) {
-        mlops_free(json);
-        rc = CLI_FAILURE;
-    } else {
-        mlops_free(json);
-        cli_json_fields(doc, fields, CLI_COUNT(fields), stdout);
-        printf("\n");
-        cli_json_table(cli_json_get(doc, "features"), features, CLI_COUNT(features), stdout);
-        cli_json_free(doc);
-    }
+    else
+        rc = cli_print_fields_and_table(ctx, json, fields, CLI_COUNT(fields), "features", features,
+                                        CLI_COUNT(features));
     mlops_db_close(db);
     return rc;
 }

@@ -759,6 +759,26 @@ int cli_print_document(const cli_context *ctx, char *json, const cli_column *col
     return CLI_OK;
 }
 
+int cli_print_fields_and_table(const cli_context *ctx, char *json, const cli_column *fields, size_t field_count,
+                               const char *member, const cli_column *columns, size_t column_count)
+{
+    cli_json *doc;
+    if (ctx->json) {
+        printf("%s\n", json);
+        mlops_free(json);
+        return CLI_OK;
+    }
+    doc = cli_json_parse(json);
+    mlops_free(json);
+    if (!doc)
+        return CLI_FAILURE;
+    cli_json_fields(doc, fields, field_count, stdout);
+    printf("\n");
+    cli_json_table(cli_json_get(doc, member), columns, column_count, stdout);
+    cli_json_free(doc);
+    return CLI_OK;
+}
+
 void cli_format_bytes(char *out, size_t cap, double bytes)
 {
     if (bytes >= 1024.0 * 1024.0 * 1024.0)
