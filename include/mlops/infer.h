@@ -6,6 +6,7 @@
 #define MLOPS_INFER_H
 
 #include "common.h"
+#include "db.h"
 #include "frame.h"
 
 #ifdef __cplusplus
@@ -98,6 +99,18 @@ MLOPS_API int mlops_session_open(mlops_session **out, const void *onnx, size_t l
 /** As mlops_session_open(), reading the model from the file at `path` (MLOPS_ENOTFOUND when absent). @thread any */
 MLOPS_API int mlops_session_open_file(mlops_session **out, const char *path, const char *options_json,
                                       const mlops_frame *calibration);
+/**
+ * As mlops_session_open(), on the artifact of the registry version `reference`
+ * names ("fraud@production", "fraud@7"), read and verified. When that version
+ * has no signature yet it is filled from the session's inputs and outputs
+ * (mlops_session_signature()); one already set is left alone, and nothing is
+ * written through a read-only `db`. Errors: MLOPS_EINVAL (malformed
+ * reference), MLOPS_ENOTFOUND (model, alias or version; the message names the
+ * reference), MLOPS_ECORRUPT (damaged artifact), and those of
+ * mlops_session_open() for an artifact that is not a usable ONNX model. @thread handle
+ */
+MLOPS_API int mlops_session_open_registry(mlops_session **out, mlops_db *db, const char *reference,
+                                          const char *options_json, const mlops_frame *calibration);
 /** Free `session`; NULL is a no-op. No run may be in progress. @thread handle */
 MLOPS_API void mlops_session_free(mlops_session *session);
 
@@ -131,6 +144,13 @@ MLOPS_API int mlops_session_output_shape(int64_t *dims, size_t capacity, size_t 
 MLOPS_API size_t mlops_session_input_width(const mlops_session *session);
 /** Floats per input row of the first output. @thread any */
 MLOPS_API size_t mlops_session_output_width(const mlops_session *session);
+/**
+ * The model's signature as JSON (free with mlops_free()), the shape registry
+ * versions keep: {"inputs": [{"name", "type", "shape"}], "outputs": [...]},
+ * types "float32", "float64", "int64", "int32", "int8", "uint8", "bool", and
+ * -1 marking the batch dimension of shapes. @thread any
+ */
+MLOPS_API int mlops_session_signature(char **out, const mlops_session *session);
 /** Kernel of the int8 layers ("ref", "avx2", "avx512vnni", "amx"), or "fp32" when none runs in int8; static. @thread any */
 MLOPS_API const char *mlops_session_kernel(const mlops_session *session);
 /**
