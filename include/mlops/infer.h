@@ -1,4 +1,5 @@
-/*
+/**
+ * @file
  * libmlops: the inference core. Quantized int8 GEMM with per-channel weight
  * scales on the best kernel the CPU has, and sessions that run ONNX models.
  */
@@ -27,30 +28,31 @@ extern "C" {
 typedef struct mlops_gemm mlops_gemm;
 
 /* Precisions. */
-#define MLOPS_GEMM_INT8 0         /* int8 weights and activations, int32 accumulation */
-#define MLOPS_GEMM_FP32 1         /* float32 through BLAS (sgemm, sgemv for one row) */
-#define MLOPS_GEMM_INT8_WEIGHTS 2 /* int8 weights, float activations and accumulation (for batch 1) */
+#define MLOPS_GEMM_INT8 0         /**< int8 weights and activations, int32 accumulation */
+#define MLOPS_GEMM_FP32 1         /**< float32 through BLAS (sgemm, sgemv for one row) */
+#define MLOPS_GEMM_INT8_WEIGHTS 2 /**< int8 weights, float activations and accumulation (for batch 1) */
 
 /* Activations fused into the epilogue. */
-#define MLOPS_ACT_NONE 0
-#define MLOPS_ACT_RELU 1
-#define MLOPS_ACT_LEAKY_RELU 2 /* slope alpha below zero */
-#define MLOPS_ACT_SIGMOID 3
-#define MLOPS_ACT_TANH 4
-#define MLOPS_ACT_GELU 5       /* exact: 0.5 v (1 + erf(v / sqrt 2)) */
-#define MLOPS_ACT_CLIP 6       /* clamp to [alpha, beta] */
+#define MLOPS_ACT_NONE 0       /**< identity */
+#define MLOPS_ACT_RELU 1       /**< max(v, 0) */
+#define MLOPS_ACT_LEAKY_RELU 2 /**< slope alpha below zero */
+#define MLOPS_ACT_SIGMOID 3    /**< 1 / (1 + exp(-v)) */
+#define MLOPS_ACT_TANH 4       /**< tanh(v) */
+#define MLOPS_ACT_GELU 5       /**< exact: 0.5 v (1 + erf(v / sqrt 2)) */
+#define MLOPS_ACT_CLIP 6       /**< clamp to [alpha, beta] */
 
+/** The mlops_gemm_options layout these headers describe. */
 #define MLOPS_GEMM_OPTIONS_VERSION 1
 /** Options of mlops_gemm_pack(); start from mlops_gemm_options_init(). */
 typedef struct mlops_gemm_options {
-    uint32_t version;    /* MLOPS_GEMM_OPTIONS_VERSION */
-    int32_t precision;   /* MLOPS_GEMM_INT8 (default), MLOPS_GEMM_FP32, MLOPS_GEMM_INT8_WEIGHTS */
-    int32_t activation;  /* MLOPS_ACT_* (default MLOPS_ACT_NONE) */
-    float alpha;         /* leaky relu slope (default 0.01), clip lower bound */
-    float beta;          /* clip upper bound */
-    int32_t transposed;  /* 1: w is given as n x k (leading dimension >= k), like Gemm's transB */
-    int32_t threads;     /* threads one mlops_gemm_run call may use, the caller included (default 1) */
-    const char *isa;     /* int8 kernel: NULL for the best here (or MLOPS_ISA), or "ref", "avx2", "avx512vnni", "amx" */
+    uint32_t version;    /**< MLOPS_GEMM_OPTIONS_VERSION */
+    int32_t precision;   /**< MLOPS_GEMM_INT8 (default), MLOPS_GEMM_FP32, MLOPS_GEMM_INT8_WEIGHTS */
+    int32_t activation;  /**< MLOPS_ACT_* (default MLOPS_ACT_NONE) */
+    float alpha;         /**< leaky relu slope (default 0.01), clip lower bound */
+    float beta;          /**< clip upper bound */
+    int32_t transposed;  /**< 1: w is given as n x k (leading dimension >= k), like Gemm's transB */
+    int32_t threads;     /**< threads one mlops_gemm_run call may use, the caller included (default 1) */
+    const char *isa;     /**< int8 kernel: NULL for the best here (or MLOPS_ISA), or "ref", "avx2", "avx512vnni", "amx" */
 } mlops_gemm_options;
 
 /** Fill `options` with the defaults: int8, no activation, one thread, best kernel. @thread any */
@@ -74,7 +76,7 @@ MLOPS_API int mlops_gemm_isa_default(const char **out);
 
 /* ---- sessions ------------------------------------------------------------- */
 
-/*
+/**
  * A session runs one ONNX model (opsets 9 to 17; the supported ops are listed
  * in docs/inference.md), compiled at open into a flat plan whose linear
  * layers run in int8 or fp32. A session is immutable after open:
