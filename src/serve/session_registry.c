@@ -13,7 +13,7 @@
 #include "serve_int.h"
 #include "../store/store_int.h"
 
-/* 1 when the version's signature is set, 0 when it is empty. */
+/* Whether the version has a signature: *set_out 1 when set, 0 when empty. */
 static int signature_is_set(int *set_out, mlops_db *db, const char *model, int64_t version)
 {
     mlops__json *doc = NULL;

@@ -129,6 +129,28 @@ static void test_read_only_handle_opens_without_writing(void **state)
     mlops_db_close(db);
 }
 
+static void test_a_failed_fill_fails_the_open(void **state)
+{
+    mlops_db *db = tagged_db("busy.db"), *impatient = NULL;
+    mlops_session *session = NULL;
+    sqlite3 *writer = NULL;
+    (void)state;
+    assert_int_equal(mlops_db_open(&impatient, ts_path("busy.db"), "{\"busy_timeout_ms\": 50}"), MLOPS_OK);
+    /* Another connection holds the write lock past the busy timeout. */
+    assert_int_equal(sqlite3_open(ts_path("busy.db"), &writer), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(writer, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
+    ts_assert_error(mlops_session_open_registry(&session, impatient, MODEL "@production", NULL, NULL), MLOPS_EBUSY,
+                    "reference \"fraud@production\" (version 1): ");
+    assert_null(session);
+    assert_int_equal(sqlite3_exec(writer, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(writer);
+    assert_signature(db, 1, "null");
+    assert_true(tag_of(impatient, MODEL "@production") == 1.0f);
+    assert_signature(db, 1, SIGNATURE);
+    mlops_db_close(impatient);
+    mlops_db_close(db);
+}
+
 static void test_router_fills_the_signature_too(void **state)
 {
     mlops_db *db = tagged_db("router.db");
@@ -224,6 +246,7 @@ int main(void)
         cmocka_unit_test(test_options_reach_the_session),
         cmocka_unit_test(test_signature_filled_once_and_never_overwritten),
         cmocka_unit_test(test_read_only_handle_opens_without_writing),
+        cmocka_unit_test(test_a_failed_fill_fails_the_open),
         cmocka_unit_test(test_router_fills_the_signature_too),
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_allocation_failures),
