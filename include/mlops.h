@@ -1,4 +1,5 @@
-/*
+/**
+ * @file
  * libmlops: the production-ML loop in one embeddable C library.
  * Umbrella header: includes every public subsystem header.
  */

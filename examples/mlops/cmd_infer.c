@@ -24,35 +24,27 @@ static int precision_options(cli_buf *options, const cli_command *command, const
 
 /*
  * Open a session on MODEL: an ONNX file, or when no such file exists and
- * MODEL names a version (NAME@REF), that version's artifact read from the
- * registry into memory.
+ * MODEL names a version (NAME@REF), that version from the registry.
  */
 static int open_model(mlops_session **out, const cli_context *ctx, const cli_command *command, const char *model,
                       const char *options, const mlops_frame *calibration)
 {
-    char name[CLI_NAME_CAP], what[512];
+    char what[512];
     mlops_db *db = NULL;
-    void *bytes = NULL;
-    size_t len = 0;
-    int64_t version = 0;
-    int rc = CLI_OK;
+    int rc, status;
     snprintf(what, sizeof what, "opening the model \"%s\"", model);
     if (access(model, F_OK) == 0 || !strchr(model, '@')) {
         if (mlops_session_open_file(out, model, options, calibration) != MLOPS_OK)
-            rc = cli_fail(what);
+            return cli_fail(what);
+        return CLI_OK;
+    }
+    if ((rc = cli_open_db(&db, ctx, "{\"create\": false}")) != CLI_OK)
         return rc;
-    }
-    if ((rc = cli_open_db(&db, ctx, "{\"create\": false}")) ||
-        (rc = cli_resolve(name, sizeof name, &version, db, command, model)))
-        goto out;
-    if (mlops_artifact_read(&bytes, &len, db, name, version) != MLOPS_OK) {
-        rc = cli_fail("reading the artifact");
-        goto out;
-    }
-    if (mlops_session_open(out, bytes, len, options, calibration) != MLOPS_OK)
+    status = mlops_session_open_registry(out, db, model, options, calibration);
+    if (status == MLOPS_EINVAL)
+        rc = cli_usage_error(command, "%s", mlops_error_last()->message);
+    else if (status != MLOPS_OK)
         rc = cli_fail(what);
-out:
-    mlops_free(bytes);
     mlops_db_close(db);
     return rc;
 }
@@ -379,7 +371,9 @@ const cli_command cli_cmd_accuracy = {
     "accuracy", "what int8 quantization costs: int8 against fp32 on CSV rows",
     "usage: mlops [--db FILE] [--json] accuracy MODEL ROWS.csv [--exclude A,B]\n\n"
     "Runs the rows through the model with every linear layer in fp32 and in\n"
-    "int8: top-1 agreement, errors per output, and each layer's own error.\n\n"
+    "int8: top-1 agreement, errors per output, and each layer's own error.\n"
+    "MODEL is an ONNX file or a registry reference NAME@ALIAS / NAME@VERSION\n"
+    "(a version opened from the registry gets its signature when it has none).\n\n"
     "example:\n  mlops accuracy digits_mlp.onnx digits_test.csv --exclude label\n",
     run_accuracy,
 };
@@ -388,7 +382,8 @@ const cli_command cli_cmd_plan = {
     "plan", "show the compiled plan of a model",
     "usage: mlops [--db FILE] [--json] plan MODEL [--precision fp32|int8]\n\n"
     "The flat plan the model compiles into: fused linear layers with their\n"
-    "precision and shape, and the other steps.\n\n"
+    "precision and shape, and the other steps. MODEL is an ONNX file or a\n"
+    "registry reference NAME@ALIAS / NAME@VERSION, as for accuracy.\n\n"
     "example:\n  mlops plan digits_mlp.onnx --precision int8\n",
     run_plan,
 };

@@ -110,42 +110,18 @@ static int run_model_show(cli_context *ctx)
 
 /* ---- versions --------------------------------------------------------------------------------- */
 
-/* Append the inputs or outputs of `session` as a signature array. */
-static void signature_side(cli_buf *sig, const mlops_session *session, int outputs)
-{
-    size_t i, d, rank = 0, count = outputs ? mlops_session_output_count(session) : mlops_session_input_count(session);
-    int64_t dims[16];
-    cli_buf_puts(sig, outputs ? "\"outputs\": [" : "\"inputs\": [");
-    for (i = 0; i < count; i++) {
-        int rc = outputs ? mlops_session_output_shape(dims, 16, &rank, session, i)
-                         : mlops_session_input_shape(dims, 16, &rank, session, i);
-        cli_buf_puts(sig, i ? ", {\"name\": " : "{\"name\": ");
-        cli_buf_json_string(sig, outputs ? mlops_session_output_name(session, i) : mlops_session_input_name(session, i));
-        cli_buf_puts(sig, ", \"shape\": [");
-        for (d = 0; rc == MLOPS_OK && d < rank; d++)
-            cli_buf_printf(sig, "%s%lld", d ? ", " : "", (long long)dims[d]);
-        cli_buf_puts(sig, "]}");
-    }
-    cli_buf_puts(sig, "]");
-}
-
-/* The signature of the ONNX model in `path`, read from its graph: names and shapes (-1: batch). */
-static int signature_of(cli_buf *sig, const char *path)
+/* The signature of the ONNX model in `path` (free with mlops_free()): names, types and shapes (-1: batch). */
+static int signature_of(char **sig, const char *path)
 {
     mlops_session *session = NULL;
     char what[512];
-    if (mlops_session_open_file(&session, path, NULL, NULL) != MLOPS_OK) {
-        snprintf(what, sizeof what, "reading the ONNX graph of \"%s\"", path);
-        return cli_fail(what);
-    }
-    cli_buf_puts(sig, "{");
-    signature_side(sig, session, 0);
-    cli_buf_puts(sig, ", ");
-    signature_side(sig, session, 1);
-    cli_buf_printf(sig, ", \"input_width\": %zu, \"output_width\": %zu}", mlops_session_input_width(session),
-                   mlops_session_output_width(session));
+    int rc = CLI_OK;
+    snprintf(what, sizeof what, "reading the ONNX graph of \"%s\"", path);
+    if (mlops_session_open_file(&session, path, NULL, NULL) != MLOPS_OK ||
+        mlops_session_signature(sig, session) != MLOPS_OK)
+        rc = cli_fail(what);
     mlops_session_free(session);
-    return CLI_OK;
+    return rc;
 }
 
 /* Stream the file at `path` into `writer` with a progress bar. */
@@ -194,7 +170,8 @@ static int run_version_register(cli_context *ctx)
                         {"--description", CLI_FLAG_VALUE, &description}, {"--zstd-level", CLI_FLAG_VALUE, &level},
                         {0}};
     const cli_command *cmd = &cli_cmd_version_register;
-    cli_buf options = CLI_BUF_INIT, sig = CLI_BUF_INIT;
+    cli_buf options = CLI_BUF_INIT;
+    char *sig = NULL;
     mlops_version_writer *writer = NULL;
     mlops_db *db = NULL;
     int64_t number = 0, version = 0;
@@ -204,7 +181,7 @@ static int run_version_register(cli_context *ctx)
     cli_buf_puts(&options, "{\"signature\": ");
     if (!signature && (rc = signature_of(&sig, args[1])))
         goto out;
-    cli_buf_puts(&options, signature ? signature : sig.data);
+    cli_buf_puts(&options, signature ? signature : sig);
     if (tags)
         cli_buf_printf(&options, ", \"tags\": %s", tags);
     if (metadata)
@@ -245,7 +222,7 @@ out:
     mlops_version_writer_free(writer);
     mlops_db_close(db);
     cli_buf_free(&options);
-    cli_buf_free(&sig);
+    mlops_free(sig);
     return rc;
 }
 
@@ -907,8 +884,8 @@ const cli_command cli_cmd_version_register = {
     "version register", "register an ONNX file as the next version of a model",
     "usage: mlops [--db FILE] [--json] version register NAME FILE.onnx [options]\n\n"
     "Store FILE.onnx as the next version of NAME (the model is created when\n"
-    "absent). The signature (input and output names and shapes, -1 for the\n"
-    "batch) is read from the ONNX graph unless --signature gives one.\n\n"
+    "absent). The signature (input and output names, types and shapes, -1 for\n"
+    "the batch) is read from the ONNX graph unless --signature gives one.\n\n"
     "options:\n"
     "  --tags JSON         version tags, an object of strings\n"
     "  --metadata JSON     any JSON object\n"

@@ -1,4 +1,5 @@
-/*
+/**
+ * @file
  * libmlops: status codes, error detail, version, memory.
  *
  * Every fallible function returns an int: MLOPS_OK (0), a non-error status
@@ -27,41 +28,41 @@
 extern "C" {
 #endif
 
-#define MLOPS_VERSION_MAJOR 0
-#define MLOPS_VERSION_MINOR 1
-#define MLOPS_VERSION_PATCH 0
-#define MLOPS_VERSION_STRING "0.1.0"
+#define MLOPS_VERSION_MAJOR 0           /**< major version of these headers */
+#define MLOPS_VERSION_MINOR 1           /**< minor version of these headers */
+#define MLOPS_VERSION_PATCH 0           /**< patch version of these headers */
+#define MLOPS_VERSION_STRING "0.1.0"    /**< "major.minor.patch" of these headers */
 /** The version as one number: major * 10000 + minor * 100 + patch. */
 #define MLOPS_VERSION_NUMBER \
     (MLOPS_VERSION_MAJOR * 10000 + MLOPS_VERSION_MINOR * 100 + MLOPS_VERSION_PATCH)
 
 /* Status codes. Pinned: a retired code keeps its slot. */
-#define MLOPS_OK            0   /* success */
-#define MLOPS_DONE          1   /* an iteration has no more items */
-#define MLOPS_NULL          2   /* the requested cell holds no value */
-#define MLOPS_EINVAL      (-1)  /* an argument is invalid (NULL, out of range, wrong type) */
-#define MLOPS_ENOTFOUND   (-2)  /* the named object does not exist */
-#define MLOPS_EEXISTS     (-3)  /* the object already exists */
-#define MLOPS_ECONFLICT   (-4)  /* the change conflicts with the stored state */
-#define MLOPS_ECORRUPT    (-5)  /* stored or supplied bytes are damaged */
-#define MLOPS_EIO         (-6)  /* reading or writing a file failed */
-#define MLOPS_ENOMEM      (-7)  /* an allocation failed */
-#define MLOPS_EUNSUPPORTED (-8) /* valid but not supported by this build or machine */
-#define MLOPS_EPOLICY     (-9)  /* refused by a policy (gate, contract, trust) */
-#define MLOPS_EBUSY      (-10)  /* the database stayed locked past the busy timeout */
-#define MLOPS_ESCHEMA    (-11)  /* the database is not an mlops database of a known schema */
-#define MLOPS_EBUFSIZE   (-12)  /* a caller buffer is too small; the size needed was reported */
-#define MLOPS_EFORMAT    (-13)  /* malformed input document (CSV, JSON, ONNX, bundle) */
-#define MLOPS_ELIMIT     (-14)  /* input exceeds a documented resource limit */
-#define MLOPS_ESTATE     (-15)  /* the object is not in a state that allows the call */
-#define MLOPS_EINTERNAL  (-16)  /* an internal invariant failed; please report */
+#define MLOPS_OK            0   /**< success */
+#define MLOPS_DONE          1   /**< an iteration has no more items */
+#define MLOPS_NULL          2   /**< the requested cell holds no value */
+#define MLOPS_EINVAL      (-1)  /**< an argument is invalid (NULL, out of range, wrong type) */
+#define MLOPS_ENOTFOUND   (-2)  /**< the named object does not exist */
+#define MLOPS_EEXISTS     (-3)  /**< the object already exists */
+#define MLOPS_ECONFLICT   (-4)  /**< the change conflicts with the stored state */
+#define MLOPS_ECORRUPT    (-5)  /**< stored or supplied bytes are damaged */
+#define MLOPS_EIO         (-6)  /**< reading or writing a file failed */
+#define MLOPS_ENOMEM      (-7)  /**< an allocation failed */
+#define MLOPS_EUNSUPPORTED (-8) /**< valid but not supported by this build or machine */
+#define MLOPS_EPOLICY     (-9)  /**< refused by a policy (gate, contract, trust) */
+#define MLOPS_EBUSY      (-10)  /**< the database stayed locked past the busy timeout */
+#define MLOPS_ESCHEMA    (-11)  /**< the database is not an mlops database of a known schema */
+#define MLOPS_EBUFSIZE   (-12)  /**< a caller buffer is too small; the size needed was reported */
+#define MLOPS_EFORMAT    (-13)  /**< malformed input document (CSV, JSON, ONNX, bundle) */
+#define MLOPS_ELIMIT     (-14)  /**< input exceeds a documented resource limit */
+#define MLOPS_ESTATE     (-15)  /**< the object is not in a state that allows the call */
+#define MLOPS_EINTERNAL  (-16)  /**< an internal invariant failed; please report */
 
 /** Detail of the last failure on the calling thread. */
 typedef struct mlops_error {
-    int32_t code;             /* the MLOPS_E* status */
-    int32_t dependency_code;  /* SQLite extended code, zstd error, errno, or 0 */
-    const char *subsystem;    /* "core", "store", "frame", ... */
-    const char *message;      /* what failed and where, never NULL */
+    int32_t code;             /**< the MLOPS_E* status */
+    int32_t dependency_code;  /**< SQLite extended code, zstd error, errno, or 0 */
+    const char *subsystem;    /**< "core", "store", "frame", ... */
+    const char *message;      /**< what failed and where, never NULL */
 } mlops_error;
 
 /** Last failure on this thread; borrowed until the next failing call on this thread. @thread any */
@@ -79,14 +80,14 @@ MLOPS_API int32_t mlops_version_number(void);
 /** Release memory the library handed out (strings, byte buffers); NULL is a no-op. @thread any */
 MLOPS_API void mlops_free(void *ptr);
 
-#define MLOPS_ALLOCATOR_VERSION 1
+#define MLOPS_ALLOCATOR_VERSION 1 /**< the mlops_allocator layout these headers describe */
 /** Allocation hooks for the library's own memory; dependencies keep theirs. */
 typedef struct mlops_allocator {
-    uint32_t version;   /* MLOPS_ALLOCATOR_VERSION */
-    void *(*malloc_fn)(size_t size, void *payload);
-    void *(*realloc_fn)(void *ptr, size_t size, void *payload);
-    void (*free_fn)(void *ptr, void *payload);
-    void *payload;
+    uint32_t version;   /**< MLOPS_ALLOCATOR_VERSION */
+    void *(*malloc_fn)(size_t size, void *payload);            /**< as malloc() */
+    void *(*realloc_fn)(void *ptr, size_t size, void *payload); /**< as realloc() */
+    void (*free_fn)(void *ptr, void *payload);                  /**< as free() */
+    void *payload;                                              /**< passed to each hook */
 } mlops_allocator;
 
 /** Route the library's allocations through `allocator` (copied; NULL restores malloc). @thread init */

@@ -1,4 +1,5 @@
-/*
+/**
+ * @file
  * libmlops: the database handle. One SQLite file (WAL mode) holds the
  * registry, the feature store, profiles, runs and the audit log.
  */
@@ -11,6 +12,7 @@
 extern "C" {
 #endif
 
+/** An open database file; opaque. */
 typedef struct mlops_db mlops_db;
 
 /**

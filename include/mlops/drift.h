@@ -1,4 +1,5 @@
-/*
+/**
+ * @file
  * libmlops: drift statistics. Two-sample tests computed exactly on raw
  * float64 samples (the way SciPy computes them), mergeable streaming
  * profiles with bounded memory, drift reports comparing a reference with
@@ -20,24 +21,24 @@ extern "C" {
 #endif
 
 /* Methods of the two-sample KS and Cramér–von Mises tests. Pinned. */
-#define MLOPS_METHOD_AUTO  0  /* as SciPy decides: exact for small samples, asymptotic otherwise */
-#define MLOPS_METHOD_EXACT 1  /* exact null distribution (KS falls back to asymptotic when it cannot) */
-#define MLOPS_METHOD_ASYMP 2  /* asymptotic distribution */
+#define MLOPS_METHOD_AUTO  0  /**< as SciPy decides: exact for small samples, asymptotic otherwise */
+#define MLOPS_METHOD_EXACT 1  /**< exact null distribution (KS falls back to asymptotic when it cannot) */
+#define MLOPS_METHOD_ASYMP 2  /**< asymptotic distribution */
 
 /* Binnings of the Population Stability Index. Pinned. */
-#define MLOPS_BINS_QUANTILE 0  /* edges at reference quantiles i/bins (linear interpolation) */
-#define MLOPS_BINS_WIDTH    1  /* equal-width edges from the reference minimum to its maximum */
+#define MLOPS_BINS_QUANTILE 0  /**< edges at reference quantiles i/bins (linear interpolation) */
+#define MLOPS_BINS_WIDTH    1  /**< equal-width edges from the reference minimum to its maximum */
 
 /** Result of one statistical test. */
 typedef struct mlops_test_result {
-    double statistic;   /* the test statistic or distance */
-    double pvalue;      /* p-value (significance for Anderson–Darling), NaN when the measure has none */
-    int32_t method;     /* MLOPS_METHOD_EXACT or _ASYMP actually used; 0 when not applicable */
-    int32_t dof;        /* degrees of freedom of chi-square tests, else 0 */
-    uint64_t n_ref;     /* values of the reference (first) sample used */
-    uint64_t n_cur;     /* values of the current (second) sample used */
-    uint64_t nan_ref;   /* NaN values dropped from the reference sample */
-    uint64_t nan_cur;   /* NaN values dropped from the current sample */
+    double statistic;   /**< the test statistic or distance */
+    double pvalue;      /**< p-value (significance for Anderson–Darling), NaN when the measure has none */
+    int32_t method;     /**< MLOPS_METHOD_EXACT or _ASYMP actually used; 0 when not applicable */
+    int32_t dof;        /**< degrees of freedom of chi-square tests, else 0 */
+    uint64_t n_ref;     /**< values of the reference (first) sample used */
+    uint64_t n_cur;     /**< values of the current (second) sample used */
+    uint64_t nan_ref;   /**< NaN values dropped from the reference sample */
+    uint64_t nan_cur;   /**< NaN values dropped from the current sample */
 } mlops_test_result;
 
 /** Two-sample Kolmogorov–Smirnov test, two-sided, SciPy ks_2samp semantics (`method` MLOPS_METHOD_*). @thread any */
@@ -90,7 +91,9 @@ MLOPS_API int mlops_stat_chisquare(mlops_test_result *out, const double *observe
 MLOPS_API int mlops_stat_chi2_contingency(mlops_test_result *out, const double *ref, const double *cur, size_t k,
                                           int32_t correction);
 
-/* ---- streaming profiles ----------------------------------------------------
+/* ---- streaming profiles ---------------------------------------------------- */
+
+/**
  * A profile summarises columns with bounded memory: counts, nulls, NaN/Inf,
  * min, max, mean and variance (Welford within blocks, Chan across blocks and
  * merges), a KLL quantile sketch, a histogram on fixed edges and a
@@ -105,8 +108,8 @@ MLOPS_API int mlops_stat_chi2_contingency(mlops_test_result *out, const double *
 typedef struct mlops_profile mlops_profile;
 
 /* Column kinds. Pinned. */
-#define MLOPS_COLUMN_NUMERIC     1
-#define MLOPS_COLUMN_CATEGORICAL 2
+#define MLOPS_COLUMN_NUMERIC     1 /**< a numeric column */
+#define MLOPS_COLUMN_CATEGORICAL 2 /**< a categorical column */
 
 /**
  * New empty profile from a JSON specification: {"columns": [{"name": "amount",
@@ -147,21 +150,22 @@ MLOPS_API int mlops_profile_merge(mlops_profile *into, const mlops_profile *from
 
 /** Summary of one profile column. */
 typedef struct mlops_column_stats {
-    int32_t kind;                 /* MLOPS_COLUMN_* */
-    int32_t reserved;
-    uint64_t rows;                /* cells fed */
-    uint64_t count;               /* numeric: finite values; categorical: non-null values */
-    uint64_t nulls;               /* null cells */
-    uint64_t nans;                /* NaN values (numeric) */
-    uint64_t infs;                /* +/-Inf values (numeric) */
-    double min, max;              /* of the finite values (NaN when none) */
-    double mean;                  /* of the finite values */
-    double variance;              /* population variance of the finite values */
-    double distinct;              /* HyperLogLog estimate (NaN when disabled) */
-    double distinct_rse;          /* its relative standard error, 1.04 / sqrt(2^hll_bits) */
-    double rank_error;            /* bound on the normalised rank error of quantile queries: 0 while exact, else min(5 / k, worst case) (NaN when disabled) */
-    uint64_t categories;          /* categories tracked (categorical) */
-    double frequency_error;       /* any category count may be low by at most this (0 = exact) */
+    int32_t kind;                 /**< MLOPS_COLUMN_* */
+    int32_t reserved;             /**< 0 */
+    uint64_t rows;                /**< cells fed */
+    uint64_t count;               /**< numeric: finite values; categorical: non-null values */
+    uint64_t nulls;               /**< null cells */
+    uint64_t nans;                /**< NaN values (numeric) */
+    uint64_t infs;                /**< +/-Inf values (numeric) */
+    double min;                   /**< minimum of the finite values (NaN when none) */
+    double max;                   /**< maximum of the finite values (NaN when none) */
+    double mean;                  /**< of the finite values */
+    double variance;              /**< population variance of the finite values */
+    double distinct;              /**< HyperLogLog estimate (NaN when disabled) */
+    double distinct_rse;          /**< its relative standard error, 1.04 / sqrt(2^hll_bits) */
+    double rank_error;            /**< bound on the normalised rank error of quantile queries: 0 while exact, else min(5 / k, worst case) (NaN when disabled) */
+    uint64_t categories;          /**< categories tracked (categorical) */
+    double frequency_error;       /**< any category count may be low by at most this (0 = exact) */
 } mlops_column_stats;
 
 /** Read the summary of column `column`. @thread handle */

@@ -1,4 +1,5 @@
-/*
+/**
+ * @file
  * libmlops: the feature store. Entities name the key columns that identify
  * a thing (a customer, a customer and merchant pair); feature views hold
  * typed, contract-checked features of an entity with a TTL. Every stored
@@ -19,56 +20,61 @@
 extern "C" {
 #endif
 
-/* "Not given" for the optional times of mlops_read_options. */
+/** "Not given" for the optional times of mlops_read_options. */
 #define MLOPS_TIME_UNSET INT64_MIN
 
 /* Flags of mlops_view_define(). */
-#define MLOPS_VIEW_DEFAULT      0u  /* compatible changes only */
-#define MLOPS_VIEW_INCOMPATIBLE 1u  /* accept a retyping, removal or tightening as a new version */
+#define MLOPS_VIEW_DEFAULT      0u  /**< compatible changes only */
+#define MLOPS_VIEW_INCOMPATIBLE 1u  /**< accept a retyping, removal or tightening as a new version */
 
 /* Ingest policies. */
-#define MLOPS_INGEST_REJECT     0   /* any bad row fails the whole write; nothing is written */
-#define MLOPS_INGEST_QUARANTINE 1   /* good rows are written, bad rows go to the quarantine */
+#define MLOPS_INGEST_REJECT     0   /**< any bad row fails the whole write; nothing is written */
+#define MLOPS_INGEST_QUARANTINE 1   /**< good rows are written, bad rows go to the quarantine */
 
+/** Contract violations an mlops_ingest_report keeps. */
 #define MLOPS_INGEST_MAX_ERRORS 8
 
 /** One contract violation found by an ingest. */
 typedef struct mlops_ingest_error {
-    int64_t row;          /* 0-based row of the ingested frame */
-    char column[64];      /* column that broke the rule (truncated) */
-    char rule[24];        /* "not_null", "min", "max", "allowed", "max_length", "finite" */
-    char message[160];    /* human-readable detail (truncated) */
+    int64_t row;          /**< 0-based row of the ingested frame */
+    char column[64];      /**< column that broke the rule (truncated) */
+    char rule[24];        /**< "not_null", "min", "max", "allowed", "max_length", "finite" */
+    char message[160];    /**< human-readable detail (truncated) */
 } mlops_ingest_error;
 
 /** What an ingest did. */
 typedef struct mlops_ingest_report {
-    int64_t rows_written;      /* rows stored as new history rows */
-    int64_t rows_duplicate;    /* rows identical to the stored row for their key and event time */
-    int64_t rows_quarantined;  /* rows that broke a rule (stored in the quarantine in quarantine mode) */
-    int64_t system_time;       /* system time given to every row of this write */
-    int32_t definition_version;/* view definition version the rows were checked against */
-    uint32_t error_count;      /* entries used in `errors` (the first violations, in row order) */
-    mlops_ingest_error errors[MLOPS_INGEST_MAX_ERRORS];
+    int64_t rows_written;      /**< rows stored as new history rows */
+    int64_t rows_duplicate;    /**< rows identical to the stored row for their key and event time */
+    int64_t rows_quarantined;  /**< rows that broke a rule (stored in the quarantine in quarantine mode) */
+    int64_t system_time;       /**< system time given to every row of this write */
+    int32_t definition_version;/**< view definition version the rows were checked against */
+    uint32_t error_count;      /**< entries used in `errors` (the first violations, in row order) */
+    mlops_ingest_error errors[MLOPS_INGEST_MAX_ERRORS]; /**< the first violations */
 } mlops_ingest_report;
 
+/** The mlops_ingest_options layout these headers describe. */
 #define MLOPS_INGEST_OPTIONS_VERSION 1
 /** Options of an ingest. */
 typedef struct mlops_ingest_options {
-    uint32_t version;                /* MLOPS_INGEST_OPTIONS_VERSION */
-    int32_t policy;                  /* MLOPS_INGEST_REJECT or MLOPS_INGEST_QUARANTINE */
-    const char *event_time_column;   /* NULL means "event_time" */
+    uint32_t version;                /**< MLOPS_INGEST_OPTIONS_VERSION */
+    int32_t policy;                  /**< MLOPS_INGEST_REJECT or MLOPS_INGEST_QUARANTINE */
+    const char *event_time_column;   /**< NULL means "event_time" */
 } mlops_ingest_options;
+/** Initializer of mlops_ingest_options with the defaults. */
 #define MLOPS_INGEST_OPTIONS_INIT { MLOPS_INGEST_OPTIONS_VERSION, MLOPS_INGEST_REJECT, NULL }
 
+/** The mlops_read_options layout these headers describe. */
 #define MLOPS_READ_OPTIONS_VERSION 1
 /** Options shared by every read. */
 typedef struct mlops_read_options {
-    uint32_t version;              /* MLOPS_READ_OPTIONS_VERSION */
-    int32_t definition_version;    /* 0: the current definition of the view */
-    int64_t now;                   /* TTL reference of online reads; MLOPS_TIME_UNSET: the wall clock */
-    int64_t as_of_system_time;     /* read as the store was at this system time; MLOPS_TIME_UNSET: now */
-    const char *timestamp_column;  /* join: the entity frame's time column; NULL means "timestamp" */
+    uint32_t version;              /**< MLOPS_READ_OPTIONS_VERSION */
+    int32_t definition_version;    /**< 0: the current definition of the view */
+    int64_t now;                   /**< TTL reference of online reads; MLOPS_TIME_UNSET: the wall clock */
+    int64_t as_of_system_time;     /**< read as the store was at this system time; MLOPS_TIME_UNSET: now */
+    const char *timestamp_column;  /**< join: the entity frame's time column; NULL means "timestamp" */
 } mlops_read_options;
+/** Initializer of mlops_read_options with the defaults. */
 #define MLOPS_READ_OPTIONS_INIT { MLOPS_READ_OPTIONS_VERSION, 0, MLOPS_TIME_UNSET, MLOPS_TIME_UNSET, NULL }
 
 /** Set `options` to MLOPS_INGEST_OPTIONS_INIT (for bindings). @thread any */
@@ -163,6 +169,7 @@ MLOPS_API int mlops_features_as_of(mlops_frame **out, mlops_db *db, const char *
 MLOPS_API int mlops_features_join(mlops_frame **out, mlops_db *db, const mlops_frame *entities,
                                   const char *const *refs, size_t ref_count, const mlops_read_options *options);
 
+/** A prepared online read of numeric features into float matrices; opaque. */
 typedef struct mlops_online_reader mlops_online_reader;
 
 /**

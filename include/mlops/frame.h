@@ -1,4 +1,5 @@
-/*
+/**
+ * @file
  * libmlops: frames. A frame is a typed, columnar, null-aware table; every
  * column has the same number of rows. It is the value type that carries data
  * between the feature store, the trainer, sessions and drift profiles.
@@ -17,18 +18,19 @@
 extern "C" {
 #endif
 
+/** A typed, columnar, null-aware table; opaque. */
 typedef struct mlops_frame mlops_frame;
 
 /* Column types. Pinned. */
-#define MLOPS_TYPE_INT64   1  /* int64_t; timestamps are int64 microseconds since the epoch, UTC */
-#define MLOPS_TYPE_FLOAT64 2  /* double */
-#define MLOPS_TYPE_BOOL    3  /* uint8_t 0 or 1 */
-#define MLOPS_TYPE_STRING  4  /* UTF-8 text without NUL bytes */
-#define MLOPS_TYPE_F32VEC  5  /* fixed-dimension vector of float */
+#define MLOPS_TYPE_INT64   1  /**< int64_t; timestamps are int64 microseconds since the epoch, UTC */
+#define MLOPS_TYPE_FLOAT64 2  /**< double */
+#define MLOPS_TYPE_BOOL    3  /**< uint8_t 0 or 1 */
+#define MLOPS_TYPE_STRING  4  /**< UTF-8 text without NUL bytes */
+#define MLOPS_TYPE_F32VEC  5  /**< fixed-dimension vector of float */
 
 /* Flags of mlops_frame_to_matrix(). */
-#define MLOPS_MATRIX_NULLS_AS_NAN 0u  /* a null cell becomes NaN */
-#define MLOPS_MATRIX_NULLS_REFUSE 1u  /* a null cell fails the call with MLOPS_EINVAL */
+#define MLOPS_MATRIX_NULLS_AS_NAN 0u  /**< a null cell becomes NaN */
+#define MLOPS_MATRIX_NULLS_REFUSE 1u  /**< a null cell fails the call with MLOPS_EINVAL */
 
 /** Static name of column type `type` ("int64", "float64", "bool", "string", "f32vec"), or "unknown". @thread any */
 MLOPS_API const char *mlops_frame_type_name(int32_t type);

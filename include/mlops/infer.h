@@ -1,4 +1,5 @@
-/*
+/**
+ * @file
  * libmlops: the inference core. Quantized int8 GEMM with per-channel weight
  * scales on the best kernel the CPU has, and sessions that run ONNX models.
  */
@@ -6,6 +7,7 @@
 #define MLOPS_INFER_H
 
 #include "common.h"
+#include "db.h"
 #include "frame.h"
 
 #ifdef __cplusplus
@@ -26,30 +28,31 @@ extern "C" {
 typedef struct mlops_gemm mlops_gemm;
 
 /* Precisions. */
-#define MLOPS_GEMM_INT8 0         /* int8 weights and activations, int32 accumulation */
-#define MLOPS_GEMM_FP32 1         /* float32 through BLAS (sgemm, sgemv for one row) */
-#define MLOPS_GEMM_INT8_WEIGHTS 2 /* int8 weights, float activations and accumulation (for batch 1) */
+#define MLOPS_GEMM_INT8 0         /**< int8 weights and activations, int32 accumulation */
+#define MLOPS_GEMM_FP32 1         /**< float32 through BLAS (sgemm, sgemv for one row) */
+#define MLOPS_GEMM_INT8_WEIGHTS 2 /**< int8 weights, float activations and accumulation (for batch 1) */
 
 /* Activations fused into the epilogue. */
-#define MLOPS_ACT_NONE 0
-#define MLOPS_ACT_RELU 1
-#define MLOPS_ACT_LEAKY_RELU 2 /* slope alpha below zero */
-#define MLOPS_ACT_SIGMOID 3
-#define MLOPS_ACT_TANH 4
-#define MLOPS_ACT_GELU 5       /* exact: 0.5 v (1 + erf(v / sqrt 2)) */
-#define MLOPS_ACT_CLIP 6       /* clamp to [alpha, beta] */
+#define MLOPS_ACT_NONE 0       /**< identity */
+#define MLOPS_ACT_RELU 1       /**< max(v, 0) */
+#define MLOPS_ACT_LEAKY_RELU 2 /**< slope alpha below zero */
+#define MLOPS_ACT_SIGMOID 3    /**< 1 / (1 + exp(-v)) */
+#define MLOPS_ACT_TANH 4       /**< tanh(v) */
+#define MLOPS_ACT_GELU 5       /**< exact: 0.5 v (1 + erf(v / sqrt 2)) */
+#define MLOPS_ACT_CLIP 6       /**< clamp to [alpha, beta] */
 
+/** The mlops_gemm_options layout these headers describe. */
 #define MLOPS_GEMM_OPTIONS_VERSION 1
 /** Options of mlops_gemm_pack(); start from mlops_gemm_options_init(). */
 typedef struct mlops_gemm_options {
-    uint32_t version;    /* MLOPS_GEMM_OPTIONS_VERSION */
-    int32_t precision;   /* MLOPS_GEMM_INT8 (default), MLOPS_GEMM_FP32, MLOPS_GEMM_INT8_WEIGHTS */
-    int32_t activation;  /* MLOPS_ACT_* (default MLOPS_ACT_NONE) */
-    float alpha;         /* leaky relu slope (default 0.01), clip lower bound */
-    float beta;          /* clip upper bound */
-    int32_t transposed;  /* 1: w is given as n x k (leading dimension >= k), like Gemm's transB */
-    int32_t threads;     /* threads one mlops_gemm_run call may use, the caller included (default 1) */
-    const char *isa;     /* int8 kernel: NULL for the best here (or MLOPS_ISA), or "ref", "avx2", "avx512vnni", "amx" */
+    uint32_t version;    /**< MLOPS_GEMM_OPTIONS_VERSION */
+    int32_t precision;   /**< MLOPS_GEMM_INT8 (default), MLOPS_GEMM_FP32, MLOPS_GEMM_INT8_WEIGHTS */
+    int32_t activation;  /**< MLOPS_ACT_* (default MLOPS_ACT_NONE) */
+    float alpha;         /**< leaky relu slope (default 0.01), clip lower bound */
+    float beta;          /**< clip upper bound */
+    int32_t transposed;  /**< 1: w is given as n x k (leading dimension >= k), like Gemm's transB */
+    int32_t threads;     /**< threads one mlops_gemm_run call may use, the caller included (default 1) */
+    const char *isa;     /**< int8 kernel: NULL for the best here (or MLOPS_ISA), or "ref", "avx2", "avx512vnni", "amx" */
 } mlops_gemm_options;
 
 /** Fill `options` with the defaults: int8, no activation, one thread, best kernel. @thread any */
@@ -73,7 +76,7 @@ MLOPS_API int mlops_gemm_isa_default(const char **out);
 
 /* ---- sessions ------------------------------------------------------------- */
 
-/*
+/**
  * A session runs one ONNX model (opsets 9 to 17; the supported ops are listed
  * in docs/inference.md), compiled at open into a flat plan whose linear
  * layers run in int8 or fp32. A session is immutable after open:
@@ -98,6 +101,18 @@ MLOPS_API int mlops_session_open(mlops_session **out, const void *onnx, size_t l
 /** As mlops_session_open(), reading the model from the file at `path` (MLOPS_ENOTFOUND when absent). @thread any */
 MLOPS_API int mlops_session_open_file(mlops_session **out, const char *path, const char *options_json,
                                       const mlops_frame *calibration);
+/**
+ * As mlops_session_open(), on the artifact of the registry version `reference`
+ * names ("fraud@production", "fraud@7"), read and verified. When that version
+ * has no signature yet it is filled from the session's inputs and outputs
+ * (mlops_session_signature()); one already set is left alone, and nothing is
+ * written through a read-only `db`. Errors: MLOPS_EINVAL (malformed
+ * reference), MLOPS_ENOTFOUND (model, alias or version; the message names the
+ * reference), MLOPS_ECORRUPT (damaged artifact), and those of
+ * mlops_session_open() for an artifact that is not a usable ONNX model. @thread handle
+ */
+MLOPS_API int mlops_session_open_registry(mlops_session **out, mlops_db *db, const char *reference,
+                                          const char *options_json, const mlops_frame *calibration);
 /** Free `session`; NULL is a no-op. No run may be in progress. @thread handle */
 MLOPS_API void mlops_session_free(mlops_session *session);
 
@@ -131,6 +146,13 @@ MLOPS_API int mlops_session_output_shape(int64_t *dims, size_t capacity, size_t 
 MLOPS_API size_t mlops_session_input_width(const mlops_session *session);
 /** Floats per input row of the first output. @thread any */
 MLOPS_API size_t mlops_session_output_width(const mlops_session *session);
+/**
+ * The model's signature as JSON (free with mlops_free()), the shape registry
+ * versions keep: {"inputs": [{"name", "type", "shape"}], "outputs": [...]},
+ * types "float32", "float64", "int64", "int32", "int8", "uint8", "bool", and
+ * -1 marking the batch dimension of shapes. @thread any
+ */
+MLOPS_API int mlops_session_signature(char **out, const mlops_session *session);
 /** Kernel of the int8 layers ("ref", "avx2", "avx512vnni", "amx"), or "fp32" when none runs in int8; static. @thread any */
 MLOPS_API const char *mlops_session_kernel(const mlops_session *session);
 /**

@@ -1,4 +1,5 @@
-/*
+/**
+ * @file
  * libmlops: the model registry. Models and their numbered versions,
  * content-addressed artifacts, aliases with promotion gates and history,
  * approvals, evaluation metrics, runs, lineage, the audit chain, change
@@ -214,14 +215,15 @@ MLOPS_API int mlops_audit_verify(int64_t *first_bad_out, mlops_db *db);
 
 /** One registry change, borrowed for the duration of the callback. */
 typedef struct mlops_registry_change {
-    int64_t seq;          /* position in the change log, increasing */
-    int64_t time_us;
-    const char *kind;     /* "model.create", "version.create", "version.delete", "alias.set", "alias.delete", ... */
-    const char *model;
-    int64_t version;      /* 0 when not about one version */
-    const char *alias;    /* "" when not about an alias */
+    int64_t seq;          /**< position in the change log, increasing */
+    int64_t time_us;      /**< when it was made */
+    const char *kind;     /**< "model.create", "version.create", "version.delete", "alias.set", "alias.delete", ... */
+    const char *model;    /**< the model it is about */
+    int64_t version;      /**< 0 when not about one version */
+    const char *alias;    /**< "" when not about an alias */
 } mlops_registry_change;
 
+/** Called with each change and the payload given with it. */
 typedef void (*mlops_registry_change_fn)(const mlops_registry_change *change, void *payload);
 
 /**
@@ -251,8 +253,8 @@ MLOPS_API void mlops_registry_watch_close(mlops_registry_watch *watch);
 
 /* ---- bundles ------------------------------------------------------------------------------------ */
 
-#define MLOPS_BUNDLE_PUBLIC_KEY_BYTES 32
-#define MLOPS_BUNDLE_SECRET_KEY_BYTES 64
+#define MLOPS_BUNDLE_PUBLIC_KEY_BYTES 32 /**< bytes of an Ed25519 public key */
+#define MLOPS_BUNDLE_SECRET_KEY_BYTES 64 /**< bytes of an Ed25519 secret key */
 
 /** Make a new Ed25519 key pair for signing bundles. @thread any */
 MLOPS_API int mlops_bundle_keygen(uint8_t public_key[MLOPS_BUNDLE_PUBLIC_KEY_BYTES],

@@ -1,4 +1,5 @@
-/*
+/**
+ * @file
  * libmlops: serving inside the host. A router answers predictions for one
  * registered model from the version an alias points at (the champion), and
  * optionally sends part of the traffic to, or mirrors it onto, a second
@@ -23,11 +24,12 @@
 extern "C" {
 #endif
 
+/** A router serving one registered model; opaque. */
 typedef struct mlops_router mlops_router;
 
 /* Arms of a router. Pinned. */
-#define MLOPS_ARM_CHAMPION   0
-#define MLOPS_ARM_CHALLENGER 1
+#define MLOPS_ARM_CHAMPION   0 /**< the version the champion alias points at */
+#define MLOPS_ARM_CHALLENGER 1 /**< the version the challenger alias points at */
 
 /**
  * Open a router on model `model` of the database file behind `db` (used
@@ -98,17 +100,19 @@ MLOPS_API int mlops_router_metrics_json(char **json_out, mlops_router *router);
 
 /** One closed drift window of one arm, borrowed for the duration of the callback. */
 typedef struct mlops_serve_drift_event {
-    const char *model;
-    int32_t arm;              /* MLOPS_ARM_* */
-    int32_t dataset_drift;    /* 1 when the inputs drifted */
-    int32_t prediction_drift; /* 1 when the outputs drifted */
-    int32_t reserved;
-    int64_t version;
-    int64_t start_us, end_us; /* the window, [start_us, end_us) */
-    const char *stream;       /* the drift window stream it was stored under */
-    const char *report_json;  /* the mlops_drift_report_profiles() report */
+    const char *model;        /**< the router's model */
+    int32_t arm;              /**< MLOPS_ARM_* */
+    int32_t dataset_drift;    /**< 1 when the inputs drifted */
+    int32_t prediction_drift; /**< 1 when the outputs drifted */
+    int32_t reserved;         /**< 0 */
+    int64_t version;          /**< the version the arm served */
+    int64_t start_us;         /**< start of the window, [start_us, end_us) */
+    int64_t end_us;           /**< end of the window, excluded */
+    const char *stream;       /**< the drift window stream it was stored under */
+    const char *report_json;  /**< the mlops_drift_report_profiles() report */
 } mlops_serve_drift_event;
 
+/** Called with each closed drift window and the payload given with it. */
 typedef void (*mlops_serve_drift_fn)(const mlops_serve_drift_event *event, void *payload);
 
 /**

@@ -1,4 +1,5 @@
-/*
+/**
+ * @file
  * libmlops: the reproducible fp32 trainer and evaluation metrics.
  *
  * A net is a trained model: linear, logistic or softmax regression, or a
@@ -27,13 +28,15 @@
 extern "C" {
 #endif
 
+/** A trained model; opaque. */
 typedef struct mlops_net mlops_net;
+/** Evaluation metrics of predictions against labels; opaque. */
 typedef struct mlops_metrics mlops_metrics;
 
 /* Tasks of a net and of mlops_metrics_compute(). Pinned. */
-#define MLOPS_TASK_REGRESSION 1  /* one real output */
-#define MLOPS_TASK_BINARY     2  /* one output: the probability of class 1 */
-#define MLOPS_TASK_MULTICLASS 3  /* one probability per class, rows sum to 1 */
+#define MLOPS_TASK_REGRESSION 1  /**< one real output */
+#define MLOPS_TASK_BINARY     2  /**< one output: the probability of class 1 */
+#define MLOPS_TASK_MULTICLASS 3  /**< one probability per class, rows sum to 1 */
 
 /**
  * Train a net on `frame` as `config_json` says (features, label, model,

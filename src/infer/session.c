@@ -537,18 +537,22 @@ int mlops_session_input_shape(int64_t *dims, size_t capacity, size_t *rank_out, 
     return shape_out(dims, capacity, rank_out, &value->t, value->batch);
 }
 
+/* Whether output `index` follows the batch of the model's single batched input. */
+static int output_batch(const mlops__graph *graph, size_t index)
+{
+    return graph->n_inputs == 1 && graph->values[graph->inputs[0]].batch && !graph->values[graph->outputs[index]].is_const;
+}
+
 int mlops_session_output_shape(int64_t *dims, size_t capacity, size_t *rank_out, const mlops_session *session,
                                size_t index)
 {
     const mlops__graph *graph;
-    int batch;
     if (dims == NULL || rank_out == NULL || session == NULL)
         return mlops__error_null(SUB, "mlops_session_output_shape", dims == NULL ? "dims" : rank_out == NULL ? "rank_out" : "session");
     graph = session->graph;
     if (index >= graph->n_outputs)
         return mlops__error(MLOPS_EINVAL, SUB, "output %zu out of range (%zu outputs)", index, graph->n_outputs);
-    batch = graph->n_inputs == 1 && graph->values[graph->inputs[0]].batch && !graph->values[graph->outputs[index]].is_const;
-    return shape_out(dims, capacity, rank_out, &graph->values[graph->outputs[index]].t, batch);
+    return shape_out(dims, capacity, rank_out, &graph->values[graph->outputs[index]].t, output_batch(graph, index));
 }
 
 size_t mlops_session_input_width(const mlops_session *session)
@@ -603,6 +607,63 @@ int mlops_session_plan(char **out, const mlops_session *session)
         } else {
             mlops__buf_puts(&buf, ",\"precision\":\"fp32\"}");
         }
+    }
+    mlops__buf_puts(&buf, "]}");
+    if ((rc = mlops__buf_status(&buf, SUB)) != MLOPS_OK) {
+        mlops__buf_free(&buf);
+        return rc;
+    }
+    *out = mlops__buf_detach(&buf, NULL);
+    return MLOPS_OK;
+}
+
+/* Element type names of signatures: numpy's spelling, as the trainer registers them. */
+static const char *signature_type(int32_t dtype)
+{
+    switch (dtype) {
+    case MLOPS__DT_FLOAT: return "float32";
+    case MLOPS__DT_DOUBLE: return "float64";
+    default: return mlops__dtype_name(dtype);
+    }
+}
+
+/* {"name", "type", "shape"} of one graph input or output; -1 marks the batch dimension. */
+static void signature_entry(mlops__buf *buf, const mlops__value *value, int batch)
+{
+    int32_t d;
+    mlops__buf_puts(buf, "{\"name\":");
+    mlops__buf_json_string(buf, value->name);
+    mlops__buf_printf(buf, ",\"type\":\"%s\",\"shape\":[", signature_type(value->t.dtype));
+    for (d = 0; d < value->t.rank; d++)
+        mlops__buf_printf(buf, "%s%lld", d > 0 ? "," : "", (d == 0 && batch) ? -1LL : (long long)value->t.dims[d]);
+    mlops__buf_puts(buf, "]}");
+}
+
+int mlops_session_signature(char **out, const mlops_session *session)
+{
+    const mlops__graph *graph;
+    mlops__buf buf;
+    size_t i;
+    int rc;
+    if (out == NULL)
+        return mlops__error_null(SUB, "mlops_session_signature", "out");
+    *out = NULL;
+    if (session == NULL)
+        return mlops__error_null(SUB, "mlops_session_signature", "session");
+    graph = session->graph;
+    mlops__buf_init(&buf);
+    mlops__buf_puts(&buf, "{\"inputs\":[");
+    for (i = 0; i < graph->n_inputs; i++) {
+        const mlops__value *value = &graph->values[graph->inputs[i]];
+        if (i > 0)
+            mlops__buf_putc(&buf, ',');
+        signature_entry(&buf, value, value->batch);
+    }
+    mlops__buf_puts(&buf, "],\"outputs\":[");
+    for (i = 0; i < graph->n_outputs; i++) {
+        if (i > 0)
+            mlops__buf_putc(&buf, ',');
+        signature_entry(&buf, &graph->values[graph->outputs[i]], output_batch(graph, i));
     }
     mlops__buf_puts(&buf, "]}");
     if ((rc = mlops__buf_status(&buf, SUB)) != MLOPS_OK) {

@@ -170,8 +170,6 @@ static void arm_free(serve_arm *arm)
 static int arm_load(serve_arm **out, mlops_router *r, int32_t which, int64_t version)
 {
     serve_arm *arm;
-    void *bytes = NULL;
-    size_t len = 0;
     int rc;
 
     *out = NULL;
@@ -181,11 +179,8 @@ static int arm_load(serve_arm **out, mlops_router *r, int32_t which, int64_t ver
                             (long long)version);
     arm->arm = which;
     arm->version = version;
-    if ((rc = mlops_artifact_read(&bytes, &len, r->db, r->model, version)) != MLOPS_OK)
-        goto out_fail;
-    rc = mlops_session_open(&arm->session, bytes, len, r->session_options, NULL);
-    mlops_free(bytes);
-    if (rc != MLOPS_OK)
+    if ((rc = mlops__serve_session_load(&arm->session, r->db, r->model, version, r->session_options, NULL)) !=
+        MLOPS_OK)
         goto out_fail;
     arm->in_width = mlops_session_input_width(arm->session);
     arm->out_width = mlops_session_output_width(arm->session);

@@ -185,6 +185,14 @@ void mlops__serve_monitor_feed(serve_arm *arm, unsigned shard, const float *inpu
 int mlops__serve_monitor_close(mlops_router *router, serve_arm *arm, int64_t now_us);
 void mlops__serve_monitor_free(serve_arm *arm);
 
+/*
+ * Open a session on the artifact of `model` version `version` (read and
+ * verified) and fill the version's signature from it when it has none
+ * (unless `db` is read-only): every open from the registry goes through here.
+ */
+int mlops__serve_session_load(mlops_session **out, mlops_db *db, const char *model, int64_t version,
+                              const char *options_json, const mlops_frame *calibration);
+
 /* Outcome ring. */
 int mlops__serve_outcomes_init(mlops_router *router);
 /* Keep the first-row predictions of both arms (series NULL: that arm did not run) for a later outcome. */

@@ -403,6 +403,11 @@ int mlops__db_is_memory(const mlops_db *db)
     return db->memory;
 }
 
+int mlops__db_is_read_only(const mlops_db *db)
+{
+    return db->read_only;
+}
+
 int mlops__db_data_version(int64_t *out, mlops_db *db)
 {
     return query_int(out, db, "PRAGMA data_version");

@@ -72,6 +72,8 @@ int mlops__tx_depth(const mlops_db *db);
 const char *mlops__db_actor(const mlops_db *db);
 /* 1 when the database is an in-memory one. */
 int mlops__db_is_memory(const mlops_db *db);
+/* 1 when the handle was opened read-only. */
+int mlops__db_is_read_only(const mlops_db *db);
 /* Changes to the file committed by other connections since the last call show as a new value. */
 int mlops__db_data_version(int64_t *out, mlops_db *db);
 

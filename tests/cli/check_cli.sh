@@ -83,7 +83,7 @@ expect 0 "\"latest_version\":2" -- --db "$reg" --json model list
 expect 0 "card fraud" -- --db "$reg" model show fraud
 expect 1 "model \"nope\" not found" -- --db "$reg" model show nope
 expect 0 "stage=dev" -- --db "$reg" version list digits
-expect 0 "\"shape\":[-1,64]" -- --db "$reg" --json version list digits --tag stage=dev
+expect 0 "\"type\":\"float32\",\"shape\":[-1,64]" -- --db "$reg" --json version list digits --tag stage=dev
 expect 2 "--tag takes KEY=VALUE" -- --db "$reg" version list digits --tag stage
 expect 0 "name=pixels" -- --db "$reg" version show digits@1
 expect 1 "version 9 not found" -- --db "$reg" version show digits@9
@@ -228,6 +228,8 @@ expect 0 "\"top1_agreement\":" -- --db "$reg" --json accuracy digits@1 "$data/di
 expect 1 "opening the model" -- accuracy "$work/garbage.onnx" "$data/digits_test.csv"
 expect 0 "/hidden/Gemm+/Relu" -- plan "$data/digits_mlp.onnx" --precision int8
 expect 0 "\"steps\":" -- --db "$reg" --json plan digits@production
+expect 1 "reference \"digits@canary\": model \"digits\" has no alias \"canary\"" -- --db "$reg" plan digits@canary
+expect 2 "is not a version number" -- --db "$reg" plan digits@1x
 expect 1 "cannot open model file" -- plan "$work/absent.onnx"
 
 # ---- the reference stays in step with the help texts --------------------------------------------

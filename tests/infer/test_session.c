@@ -196,6 +196,7 @@ static void test_introspection(void **state)
     mlops_session *session = open_digits(NULL);
     int64_t dims[4];
     size_t rank;
+    char *signature = NULL, expected[256];
     (void)state;
     assert_int_equal(mlops_session_input_count(session), 1);
     assert_int_equal(mlops_session_output_count(session), 1);
@@ -215,6 +216,16 @@ static void test_introspection(void **state)
     ts_assert_error(mlops_session_input_shape(dims, 4, &rank, session, 3), MLOPS_EINVAL, "out of range");
     assert_int_equal(mlops_session_input_width(session), PIXELS);
     assert_int_equal(mlops_session_output_width(session), CLASSES);
+    assert_int_equal(mlops_session_signature(&signature, session), MLOPS_OK);
+    snprintf(expected, sizeof expected,
+             "{\"inputs\":[{\"name\":\"pixels\",\"type\":\"float32\",\"shape\":[-1,%d]}],"
+             "\"outputs\":[{\"name\":\"logits\",\"type\":\"float32\",\"shape\":[-1,%d]}]}",
+             PIXELS, CLASSES);
+    assert_string_equal(signature, expected);
+    ts_assert_error(mlops_session_signature(NULL, session), MLOPS_EINVAL, "out");
+    mlops_free(signature);
+    ts_assert_error(mlops_session_signature(&signature, NULL), MLOPS_EINVAL, "session");
+    assert_null(signature);
     mlops_session_free(session);
 }
 

@@ -12,6 +12,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 from ._floats import Batch
 from ._handle import Handle, options_json, take_json
 from ._lib import lib
+from .db import Database
 from .errors import InvalidArgument, raise_for
 from .frame import Frame
 
@@ -31,9 +32,10 @@ def _shape(getter, session: ctypes.c_void_p, index: int) -> Tuple[int, ...]:
 class Session(Handle):
     """One ONNX model compiled for this CPU.
 
-    ``Session(model, precision="int8")`` opens from ONNX bytes or a file path;
-    options are those of ``mlops_session_open`` ("precision": "fp32", "int8"
-    or "auto"; "auto_tolerance"; "isa"). ``calibration`` is a :class:`Frame`
+    ``Session(model, precision="int8")`` opens from ONNX bytes or a file path,
+    ``Session.open(db, "fraud@production")`` from the registry; options are
+    those of ``mlops_session_open`` ("precision": "fp32", "int8" or "auto";
+    "auto_tolerance"; "isa"; "threads"). ``calibration`` is a :class:`Frame`
     whose numeric columns form input rows (needed by "auto").
     """
 
@@ -51,6 +53,23 @@ class Session(Handle):
         else:
             raise_for(lib.mlops_session_open_file(ctypes.byref(out), os.fsencode(model), encoded, frame))
         super().__init__(out)
+
+    @classmethod
+    def open(cls, db: Database, reference: str, calibration: Optional[Frame] = None, **options: Any) -> "Session":
+        """Open the registry version ``reference`` names ("fraud@production", "fraud@7").
+
+        The artifact is verified as it is read; a version without a signature
+        gets this model's (see :attr:`signature`).
+        """
+        if not isinstance(db, Database):
+            raise InvalidArgument(f"Session.open needs a Database, got {type(db).__name__}", -1)
+        out = ctypes.c_void_p()
+        frame = calibration._p if calibration is not None else None
+        raise_for(lib.mlops_session_open_registry(ctypes.byref(out), db._p, reference.encode(),
+                                                  options_json(options or None), frame))
+        session = cls.__new__(cls)
+        Handle.__init__(session, out)
+        return session
 
     def predict(self, rows: Any) -> Any:
         """Run input rows (list of rows, one row, ``array.array``, memoryview, numpy) through the first output.
@@ -92,6 +111,12 @@ class Session(Handle):
     def output_width(self) -> int:
         """Floats per input row of the first output."""
         return lib.mlops_session_output_width(self._p)
+
+    @property
+    def signature(self) -> Dict[str, Any]:
+        """Inputs and outputs with their names, element types and shapes (-1: batch), as versions keep them."""
+        out = ctypes.c_void_p()
+        return take_json(lib.mlops_session_signature(ctypes.byref(out), self._p), out)
 
     @property
     def kernel(self) -> str:

@@ -89,6 +89,36 @@ class SessionTest(unittest.TestCase):
         with self.assertRaises(mlops.InvalidState):
             session.predict([[0.0, 0.0]])
 
+    def test_open_from_the_registry_fills_the_signature_once(self):
+        with tempfile.TemporaryDirectory() as directory, mlops.Database(os.path.join(directory, "r.db")) as db:
+            registry = mlops.Registry(db)
+            registry.create_model("fraud")
+            self.assertEqual(registry.register("fraud", self.onnx), 1)
+            self.assertEqual(registry.register("fraud", b"\x01\x02 not onnx"), 2)
+            registry.set_alias("fraud", "production", 1)
+            self.assertIsNone(registry.version("fraud", 1)["signature"])
+            rows = [[0.3, -0.1], [0.9, 0.9]]
+            with Session.open(db, "fraud@production", precision="int8") as by_alias, \
+                    Session(self.onnx, precision="int8") as direct:
+                self.assertEqual(by_alias.predict(rows), direct.predict(rows))
+                self.assertEqual(by_alias.kernel, direct.kernel)
+            signature = {"inputs": [{"name": "features", "type": "float32", "shape": [-1, 2]}],
+                         "outputs": [{"name": "output", "type": "float32", "shape": [-1, 1]}]}
+            self.assertEqual(registry.version("fraud", 1)["signature"], signature)
+            self.assertEqual(Session(self.onnx).signature, signature)
+            registry.fill_signature("fraud", 2, {"inputs": []})
+            with self.assertRaises(mlops.FormatError) as raised:
+                Session.open(db, "fraud@2")
+            self.assertIn('reference "fraud@2" (version 2)', str(raised.exception))
+            self.assertEqual(registry.version("fraud", 2)["signature"], {"inputs": []})
+            with self.assertRaises(mlops.NotFound) as raised:
+                Session.open(db, "fraud@staging")
+            self.assertIn('reference "fraud@staging"', str(raised.exception))
+            with self.assertRaises(mlops.InvalidArgument):
+                Session.open(db, "fraud")
+            with self.assertRaises(mlops.InvalidArgument):
+                Session.open("r.db", "fraud@1")
+
     def test_auto_precision_uses_the_calibration_frame(self):
         with Session(self.onnx, self.frame.select(["a", "b"]), precision="auto", auto_tolerance=0.5) as session:
             self.assertEqual(len(session.predict([[0.1, 0.2]])), 1)
