@@ -11,7 +11,7 @@ import array
 import ctypes
 import math
 import os
-from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Union
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
 
 from ._handle import Handle, options_json
 from ._lib import lib
@@ -27,11 +27,13 @@ except ImportError:
 HAVE_NUMPY = _np is not None
 
 INT64, FLOAT64, BOOL, STRING, F32VEC = 1, 2, 3, 4, 5
-TYPE_NAMES = {INT64: "int64", FLOAT64: "float64", BOOL: "bool", STRING: "string", F32VEC: "f32vec"}
+#: Column type codes and their names, as the library spells them.
+TYPE_NAMES = {code: lib.mlops_frame_type_name(code).decode() for code in (INT64, FLOAT64, BOOL, STRING, F32VEC)}
 _TYPES_BY_NAME = {name: code for code, name in TYPE_NAMES.items()}
 _MLOPS_NULL = 2
 
 ColumnValues = Union[Sequence[Any], "array.array", memoryview, Any]
+Cell = Union[None, int, float, bool, str, List[float]]
 
 
 def _name(name: str) -> bytes:
@@ -276,6 +278,88 @@ class Frame(Handle):
         raise_for(lib.mlops_frame_to_matrix(buffer, count, None, self._p, keys, len(names), 1 if refuse_nulls else 0))
         w = width.value
         return [list(buffer[r * w:(r + 1) * w]) for r in range(self.rows)]
+
+    # ---- cells -----------------------------------------------------------
+
+    def _cell(self, row: int, name: str) -> Tuple[int, int, int]:
+        """(row, column, type) with a negative row counted from the end, as Python lists do."""
+        column = self.index(name)
+        kind = raise_for(lib.mlops_frame_column_type(self._p, column))
+        if not isinstance(row, int) or isinstance(row, bool):
+            raise InvalidArgument(f'column "{name}": row indexes are integers, got {type(row).__name__}', -1)
+        if row < 0:
+            row += self.rows
+        if row < 0:
+            raise InvalidArgument(f'column "{name}": row {row - self.rows} out of range ({self.rows} rows)', -1)
+        return row, column, kind
+
+    def get(self, row: int, name: str) -> Cell:
+        """The cell at ``row`` of column ``name`` (negative rows count from the end); ``None`` when null.
+
+        Raises :class:`mlops.InvalidArgument` for a row out of range and
+        :class:`mlops.NotFound` for an unknown column.
+        """
+        row, column, kind = self._cell(row, name)
+        if kind == STRING:
+            text = ctypes.c_char_p()
+            status = raise_for(lib.mlops_frame_get_string(ctypes.byref(text), None, self._p, column, row))
+            return None if status == _MLOPS_NULL else text.value.decode()
+        if kind == F32VEC:
+            vector = ctypes.POINTER(ctypes.c_float)()
+            status = raise_for(lib.mlops_frame_get_f32vec(ctypes.byref(vector), self._p, column, row))
+            return None if status == _MLOPS_NULL else vector[:lib.mlops_frame_column_dim(self._p, column)]
+        getter, out, convert = {
+            INT64: (lib.mlops_frame_get_int64, ctypes.c_int64(), int),
+            FLOAT64: (lib.mlops_frame_get_float64, ctypes.c_double(), float),
+            BOOL: (lib.mlops_frame_get_bool, ctypes.c_int32(), bool),
+        }[kind]
+        status = raise_for(getter(ctypes.byref(out), self._p, column, row))
+        return None if status == _MLOPS_NULL else convert(out.value)
+
+    def set(self, row: int, name: str, value: Cell) -> None:
+        """Set the cell at ``row`` of column ``name``; ``None`` makes it null.
+
+        The value must suit the column: an int for int64, a number for
+        float64, a bool for bool, a str for string, ``dim`` numbers for f32vec.
+        """
+        row, column, kind = self._cell(row, name)
+        if value is None:
+            raise_for(lib.mlops_frame_set_null(self._p, column, row))
+            return
+        expected = {INT64: (int,), FLOAT64: (int, float), BOOL: (bool,), STRING: (str,)}.get(kind)
+        if expected is not None and (not isinstance(value, expected) or
+                                     (kind != BOOL and isinstance(value, bool))):
+            raise InvalidArgument(f'column "{name}" is {TYPE_NAMES[kind]}: cannot store a {type(value).__name__}', -1)
+        if kind == STRING:
+            data = value.encode()
+            raise_for(lib.mlops_frame_set_string(self._p, column, row, data, len(data)))
+        elif kind == F32VEC:
+            floats = [float(x) for x in value]
+            vector = (ctypes.c_float * max(len(floats), 1))(*floats)
+            raise_for(lib.mlops_frame_set_f32vec(self._p, column, row, vector, len(floats)))
+        elif kind == INT64:
+            raise_for(lib.mlops_frame_set_int64(self._p, column, row, value))
+        elif kind == BOOL:
+            raise_for(lib.mlops_frame_set_bool(self._p, column, row, 1 if value else 0))
+        else:
+            raise_for(lib.mlops_frame_set_float64(self._p, column, row, float(value)))
+
+    def is_null(self, row: int, name: str) -> bool:
+        """True when the cell at ``row`` of column ``name`` is null."""
+        row, column, _ = self._cell(row, name)
+        return bool(raise_for(lib.mlops_frame_is_null(self._p, column, row)))
+
+    def append_rows(self, count: int = 1) -> None:
+        """Append ``count`` rows whose cells are all null; fill them with :meth:`set`."""
+        if count < 0:
+            raise InvalidArgument(f"append_rows: count {count} is negative", -1)
+        raise_for(lib.mlops_frame_append_rows(self._p, count))
+
+    def add_null_column(self, name: str, type: str, dim: int = 0) -> None:  # noqa: A002
+        """Append an all-null column of ``type`` (``dim`` > 0 only for "f32vec"), to fill with :meth:`set`."""
+        if type not in _TYPES_BY_NAME:
+            raise InvalidArgument(f'column "{name}": unknown type "{type}"', -1)
+        raise_for(lib.mlops_frame_add_column(self._p, _name(name), _TYPES_BY_NAME[type], dim))
 
     # ---- transformation and CSV -------------------------------------------
 
