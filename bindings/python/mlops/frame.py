@@ -226,7 +226,7 @@ class Frame(Handle):
         data = self._raw(getter, column, ctype, rows)
         return [None if nulls[r] else convert(data[r]) for r in range(rows)]
 
-    def numpy(self, name: str):
+    def numpy(self, name: str) -> Any:
         """A numpy view (no copy) of a numeric column; null cells hold NaN (float) or 0.
 
         The view stays valid while the frame is neither modified nor closed.
@@ -255,7 +255,7 @@ class Frame(Handle):
         """All columns as lists, ``None`` for nulls."""
         return {name: self[name] for name in self.columns}
 
-    def to_matrix(self, columns: Optional[Sequence[str]] = None, refuse_nulls: bool = False):
+    def to_matrix(self, columns: Optional[Sequence[str]] = None, refuse_nulls: bool = False) -> Any:
         """Numeric columns as a row-major float32 matrix.
 
         Returns a numpy array (rows x width) with numpy, else a list of row
