@@ -10,6 +10,7 @@ from __future__ import annotations
 import array
 import ctypes
 import math
+import numbers
 import os
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
 
@@ -66,6 +67,20 @@ def _infer_type(values: Sequence[Any]) -> int:
     if len(kinds) == 1:
         return kinds.pop()
     raise InvalidArgument("a column mixes " + ", ".join(sorted(TYPE_NAMES[k] for k in kinds)), -1)
+
+
+def _fits(kind: int, value: Any) -> bool:
+    """True when ``value`` may be stored in a cell of column type ``kind`` (numpy scalars included)."""
+    is_bool = isinstance(value, bool) or (HAVE_NUMPY and isinstance(value, _np.bool_))
+    if kind == BOOL:
+        return is_bool
+    if kind == INT64:
+        return isinstance(value, numbers.Integral) and not is_bool
+    if kind == FLOAT64:
+        return isinstance(value, numbers.Real) and not is_bool
+    if kind == STRING:
+        return isinstance(value, str)
+    return True  # a vector: its length is checked by the library
 
 
 class Frame(Handle):
@@ -285,8 +300,9 @@ class Frame(Handle):
         """(row, column, type) with a negative row counted from the end, as Python lists do."""
         column = self.index(name)
         kind = raise_for(lib.mlops_frame_column_type(self._p, column))
-        if not isinstance(row, int) or isinstance(row, bool):
+        if isinstance(row, bool) or not isinstance(row, numbers.Integral):
             raise InvalidArgument(f'column "{name}": row indexes are integers, got {type(row).__name__}', -1)
+        row = int(row)
         if row < 0:
             row += self.rows
         if row < 0:
@@ -326,9 +342,7 @@ class Frame(Handle):
         if value is None:
             raise_for(lib.mlops_frame_set_null(self._p, column, row))
             return
-        expected = {INT64: (int,), FLOAT64: (int, float), BOOL: (bool,), STRING: (str,)}.get(kind)
-        if expected is not None and (not isinstance(value, expected) or
-                                     (kind != BOOL and isinstance(value, bool))):
+        if not _fits(kind, value):
             raise InvalidArgument(f'column "{name}" is {TYPE_NAMES[kind]}: cannot store a {type(value).__name__}', -1)
         if kind == STRING:
             data = value.encode()
@@ -338,7 +352,7 @@ class Frame(Handle):
             vector = (ctypes.c_float * max(len(floats), 1))(*floats)
             raise_for(lib.mlops_frame_set_f32vec(self._p, column, row, vector, len(floats)))
         elif kind == INT64:
-            raise_for(lib.mlops_frame_set_int64(self._p, column, row, value))
+            raise_for(lib.mlops_frame_set_int64(self._p, column, row, int(value)))
         elif kind == BOOL:
             raise_for(lib.mlops_frame_set_bool(self._p, column, row, 1 if value else 0))
         else:

@@ -46,7 +46,8 @@ _libc.realloc.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
 _libc.free.restype = None
 _libc.free.argtypes = [ctypes.c_void_p]
 
-_lock = threading.Lock()
+_lock = threading.Lock()  # installing and removing
+_counting = threading.Lock()  # the counts, updated from whichever thread allocates
 _active: Optional["AllocationCounter"] = None
 
 
@@ -54,12 +55,13 @@ def _granted(counter: Optional["AllocationCounter"], size: int) -> bool:
     """Count one allocation of ``size`` bytes; False when it is the one to fail."""
     if counter is None:
         return True
-    counter.allocations += 1
-    counter.bytes_requested += size
-    if counter.fail_at is not None and counter.allocations == counter.fail_at:
+    with _counting:
+        counter.allocations += 1
+        counter.bytes_requested += size
+        if counter.fail_at is None or counter.allocations != counter.fail_at:
+            return True
         counter.failed += 1
         return False
-    return True
 
 
 def _malloc(size: int, _payload: Any) -> Optional[int]:
@@ -69,14 +71,16 @@ def _malloc(size: int, _payload: Any) -> Optional[int]:
 def _realloc(pointer: Optional[int], size: int, _payload: Any) -> Optional[int]:
     counter = _active
     if counter is not None:
-        counter.reallocations += 1
+        with _counting:
+            counter.reallocations += 1
     return _libc.realloc(pointer, size) if _granted(counter, size) else None
 
 
 def _free(pointer: Optional[int], _payload: Any) -> None:
     counter = _active
     if counter is not None:
-        counter.frees += 1
+        with _counting:
+            counter.frees += 1
     _libc.free(pointer)
 
 

@@ -174,6 +174,18 @@ class FrameTest(unittest.TestCase):
 
 @unittest.skipUnless(mlops.HAVE_NUMPY, "numpy is not available to this interpreter")
 class NumpyFrameTest(unittest.TestCase):
+    def test_numpy_scalars_in_cells(self):
+        import numpy as np
+        frame = mlops.Frame({"i": [1, 2], "f": [0.5, 1.5], "b": [True, False]})
+        frame.set(np.int64(1), "i", np.int32(-4))
+        frame.set(0, "f", np.float32(2.5))
+        frame.set(0, "b", np.bool_(False))
+        self.assertEqual(frame.to_dict(), {"i": [1, -4], "f": [2.5, 1.5], "b": [False, False]})
+        with self.assertRaises(mlops.InvalidArgument):
+            frame.set(0, "i", np.bool_(True))
+        with self.assertRaises(mlops.InvalidArgument):
+            frame.set(0, "i", np.float64(1.0))
+
     def test_numpy_columns_in_and_views_out(self):
         import numpy as np
         frame = mlops.Frame({"i": np.arange(5, dtype=np.int64), "f": np.array([0.5, np.nan, 2, 3, 4]),
