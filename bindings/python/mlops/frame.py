@@ -280,7 +280,8 @@ class Frame(Handle):
         names = list(columns) if columns is not None else self.columns
         keys = (ctypes.c_char_p * max(len(names), 1))(*[_name(n) for n in names])
         width = ctypes.c_size_t()
-        status = lib.mlops_frame_to_matrix(None, 0, ctypes.byref(width), self._p, keys, len(names), 1 if refuse_nulls else 0)
+        status = lib.mlops_frame_to_matrix(None, 0, ctypes.byref(width), self._p, keys, len(names),
+                                           1 if refuse_nulls else 0)
         if status != -12 or width.value == 0 or self.rows == 0:
             raise_for(status)
         count = self.rows * width.value

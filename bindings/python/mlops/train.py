@@ -33,9 +33,8 @@ class Metrics(Handle, Mapping[str, Any]):
     net open and raise :class:`mlops.InvalidState` once it is closed.
     """
 
-    _kind = "metrics"
-
     _free = lib.mlops_metrics_free
+    _kind = "metrics"
 
     def __init__(self, pointer: ctypes.c_void_p, owner: Optional[Handle] = None):
         super().__init__(pointer)
