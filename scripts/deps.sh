@@ -8,8 +8,8 @@ set -eu
 
 build_packages="gcc g++ make cmake pkg-config binutils libcjson-dev libsqlite3-dev libzstd-dev libopenblas-dev
 libsodium-dev protobuf-c-compiler libprotobuf-c-dev libonnx-dev"
-test_packages="$build_packages libcmocka-dev libonnx-testdata python3 python3-numpy python3-onnx cppcheck clang-tidy
-doxygen"
+test_packages="$build_packages libcmocka-dev libonnx-testdata python3 python3-numpy python3-onnx python3-pip
+python3-setuptools python3-wheel cppcheck clang-tidy doxygen"
 bench_packages="$test_packages libdnnl-dev python3-scipy python3-pandas python3-sklearn python3-torch"
 fuzz_packages="$test_packages clang libclang-rt-14-dev sqlite3"
 

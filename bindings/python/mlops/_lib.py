@@ -11,7 +11,7 @@ import ctypes
 import ctypes.util
 import os
 from pathlib import Path
-from typing import List
+from typing import List, Set
 
 SUPPORTED_MAJOR = 0
 SUPPORTED_MIN_MINOR = 1
@@ -70,11 +70,34 @@ def _load() -> ctypes.CDLL:
 
 lib = _load()
 
+#: Names of the C functions given a prototype below (the package binds exactly these).
+DECLARED: Set[str] = set()
+
 
 def _declare(name: str, restype, *argtypes) -> None:
     function = getattr(lib, name)
     function.restype = restype
     function.argtypes = list(argtypes)
+    DECLARED.add(name)
+
+
+class Allocator(ctypes.Structure):
+    """Mirror of ``mlops_allocator`` (version 1)."""
+
+    MALLOC = ctypes.CFUNCTYPE(c_void_p, c_size_t, c_void_p)
+    REALLOC = ctypes.CFUNCTYPE(c_void_p, c_void_p, c_size_t, c_void_p)
+    FREE = ctypes.CFUNCTYPE(None, c_void_p, c_void_p)
+    _fields_ = [
+        ("version", c_uint32),
+        ("malloc_fn", MALLOC),
+        ("realloc_fn", REALLOC),
+        ("free_fn", FREE),
+        ("payload", c_void_p),
+    ]
+
+
+#: ``mlops_train_progress_fn``: epoch, epochs, loss, validation score, payload.
+TRAIN_PROGRESS = ctypes.CFUNCTYPE(None, c_int64, c_int64, c_double, c_double, c_void_p)
 
 
 # common.h
@@ -84,6 +107,7 @@ _declare("mlops_strerror", c_char_p, c_int)
 _declare("mlops_version", c_char_p)
 _declare("mlops_version_number", c_int32)
 _declare("mlops_free", None, c_void_p)
+_declare("mlops_allocator_set", c_int, P(Allocator))
 
 # db.h
 _declare("mlops_db_open", c_int, P(c_void_p), c_char_p, c_char_p)
@@ -94,6 +118,7 @@ _declare("mlops_db_schema_version_supported", c_int32)
 _declare("mlops_db_check", c_int, c_void_p)
 
 # frame.h
+_declare("mlops_frame_type_name", c_char_p, c_int32)
 _declare("mlops_frame_new", c_int, P(c_void_p))
 _declare("mlops_frame_free", None, c_void_p)
 _declare("mlops_frame_clone", c_int, P(c_void_p), c_void_p)
@@ -111,8 +136,18 @@ _declare("mlops_frame_add_string", c_int, c_void_p, c_char_p, P(c_char_p), c_siz
 _declare("mlops_frame_add_f32vec", c_int, c_void_p, c_char_p, c_uint32, c_void_p, c_void_p, c_size_t)
 _declare("mlops_frame_drop_column", c_int, c_void_p, c_size_t)
 _declare("mlops_frame_append_rows", c_int, c_void_p, c_size_t)
+_declare("mlops_frame_set_int64", c_int, c_void_p, c_size_t, c_size_t, c_int64)
+_declare("mlops_frame_set_float64", c_int, c_void_p, c_size_t, c_size_t, c_double)
+_declare("mlops_frame_set_bool", c_int, c_void_p, c_size_t, c_size_t, c_int32)
+_declare("mlops_frame_set_string", c_int, c_void_p, c_size_t, c_size_t, c_char_p, c_size_t)
+_declare("mlops_frame_set_f32vec", c_int, c_void_p, c_size_t, c_size_t, P(c_float), c_uint32)
 _declare("mlops_frame_set_null", c_int, c_void_p, c_size_t, c_size_t)
+_declare("mlops_frame_is_null", c_int, c_void_p, c_size_t, c_size_t)
+_declare("mlops_frame_get_int64", c_int, P(c_int64), c_void_p, c_size_t, c_size_t)
+_declare("mlops_frame_get_float64", c_int, P(c_double), c_void_p, c_size_t, c_size_t)
+_declare("mlops_frame_get_bool", c_int, P(c_int32), c_void_p, c_size_t, c_size_t)
 _declare("mlops_frame_get_string", c_int, P(c_char_p), P(c_size_t), c_void_p, c_size_t, c_size_t)
+_declare("mlops_frame_get_f32vec", c_int, P(P(c_float)), c_void_p, c_size_t, c_size_t)
 _declare("mlops_frame_column_int64", c_int, P(c_void_p), c_void_p, c_size_t)
 _declare("mlops_frame_column_float64", c_int, P(c_void_p), c_void_p, c_size_t)
 _declare("mlops_frame_column_bool", c_int, P(c_void_p), c_void_p, c_size_t)
@@ -261,11 +296,15 @@ _declare("mlops_gemm_options_init", None, c_void_p)
 _declare("mlops_gemm_pack", c_int, P(c_void_p), c_void_p, c_size_t, c_size_t, c_size_t, c_void_p, c_void_p)
 _declare("mlops_gemm_free", None, c_void_p)
 _declare("mlops_gemm_run", c_int, c_void_p, c_void_p, c_size_t, c_size_t, c_void_p, c_size_t)
+_declare("mlops_gemm_scratch_bytes", c_size_t, c_void_p, c_size_t)
+_declare("mlops_gemm_run_scratch", c_int, c_void_p, c_void_p, c_size_t, c_size_t, c_void_p, c_size_t, c_void_p,
+         c_size_t)
 _declare("mlops_gemm_kernel", c_char_p, c_void_p)
 _declare("mlops_gemm_isa_default", c_int, P(c_char_p))
 
 # train.h
 _declare("mlops_net_train", c_int, P(c_void_p), c_void_p, c_char_p)
+_declare("mlops_net_train_progress", c_int, P(c_void_p), c_void_p, c_char_p, TRAIN_PROGRESS, c_void_p)
 _declare("mlops_net_free", None, c_void_p)
 _declare("mlops_net_task", c_int32, c_void_p)
 _declare("mlops_net_inputs", c_size_t, c_void_p)
@@ -282,6 +321,10 @@ _declare("mlops_net_train_register", c_int, P(c_int64), P(c_void_p), c_void_p, c
 _declare("mlops_net_test_metrics", c_int, P(c_void_p), c_void_p)
 _declare("mlops_metrics_compute", c_int, P(c_void_p), c_int32, c_void_p, c_void_p, c_size_t, c_size_t, c_char_p)
 _declare("mlops_metrics_free", None, c_void_p)
+_declare("mlops_metrics_count", c_size_t, c_void_p)
+_declare("mlops_metrics_name", c_char_p, c_void_p, c_size_t)
+_declare("mlops_metrics_get", c_int, P(c_double), P(c_double), P(c_double), c_void_p, c_char_p)
+_declare("mlops_metrics_confusion", c_int, P(P(c_int64)), P(c_size_t), c_void_p)
 _declare("mlops_metrics_json", c_int, P(c_void_p), c_void_p)
 
 # serve.h

@@ -41,6 +41,11 @@ class Database(Handle):
         raise_for(lib.mlops_db_check(self._p))
 
 
+def supported_schema_version() -> int:
+    """The newest database schema version this library can open."""
+    return lib.mlops_db_schema_version_supported()
+
+
 def open(path: Union[str, os.PathLike] = ":memory:", **options: Any) -> Database:  # noqa: A001 - mirrors builtins.open
     """Open (creating if absent) the database at ``path``.
 

@@ -11,6 +11,7 @@ import ctypes
 from dataclasses import dataclass
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
+from ._floats import Batch
 from ._handle import Handle, options_json, take_bytes, take_json
 from ._lib import lib
 from .db import Database
@@ -251,6 +252,15 @@ class Profile(Handle):
         nulls = (ctypes.c_uint8 * max(len(values), 1))(*[1 if v is None else 0 for v in values])
         data, count, keep = _doubles([0.0 if v is None else v for v in values])
         raise_for(lib.mlops_profile_update_float64(self._p, column, data, nulls, count))
+
+    def update_matrix(self, rows: Any) -> None:
+        """Feed float rows whose values are the profile's columns in order (all numeric).
+
+        ``rows`` is a list of rows, an ``array.array``, a memoryview or a
+        numpy array, as :meth:`mlops.Session.predict` takes.
+        """
+        batch = Batch(rows, len(self.columns), "profile")
+        raise_for(lib.mlops_profile_update_matrix(self._p, batch.pointer, batch.rows, batch.width))
 
     def merge(self, other: "Profile") -> None:
         """Merge ``other`` (same specification) into this profile."""

@@ -113,7 +113,9 @@ def raise_for(status: int) -> int:
     detail = lib.mlops_error_last().contents
     message = (detail.message or b"").decode("utf-8", "replace")
     subsystem = (detail.subsystem or b"").decode("utf-8", "replace")
+    dependency_code = detail.dependency_code
     cls = _BY_CODE.get(status, Error)
     if detail.code != status:
         message = lib.mlops_strerror(status).decode()
-    raise cls(message, status, subsystem, detail.dependency_code)
+    lib.mlops_error_clear()  # read once: a stale detail never describes a later failure
+    raise cls(message, status, subsystem, dependency_code)

@@ -10,8 +10,9 @@ from __future__ import annotations
 import array
 import ctypes
 import math
+import numbers
 import os
-from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Union
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
 
 from ._handle import Handle, options_json
 from ._lib import lib
@@ -27,11 +28,13 @@ except ImportError:
 HAVE_NUMPY = _np is not None
 
 INT64, FLOAT64, BOOL, STRING, F32VEC = 1, 2, 3, 4, 5
-TYPE_NAMES = {INT64: "int64", FLOAT64: "float64", BOOL: "bool", STRING: "string", F32VEC: "f32vec"}
+#: Column type codes and their names, as the library spells them.
+TYPE_NAMES = {code: lib.mlops_frame_type_name(code).decode() for code in (INT64, FLOAT64, BOOL, STRING, F32VEC)}
 _TYPES_BY_NAME = {name: code for code, name in TYPE_NAMES.items()}
 _MLOPS_NULL = 2
 
 ColumnValues = Union[Sequence[Any], "array.array", memoryview, Any]
+Cell = Union[None, int, float, bool, str, List[float]]
 
 
 def _name(name: str) -> bytes:
@@ -64,6 +67,20 @@ def _infer_type(values: Sequence[Any]) -> int:
     if len(kinds) == 1:
         return kinds.pop()
     raise InvalidArgument("a column mixes " + ", ".join(sorted(TYPE_NAMES[k] for k in kinds)), -1)
+
+
+def _fits(kind: int, value: Any) -> bool:
+    """True when ``value`` may be stored in a cell of column type ``kind`` (numpy scalars included)."""
+    is_bool = isinstance(value, bool) or (HAVE_NUMPY and isinstance(value, _np.bool_))
+    if kind == BOOL:
+        return is_bool
+    if kind == INT64:
+        return isinstance(value, numbers.Integral) and not is_bool
+    if kind == FLOAT64:
+        return isinstance(value, numbers.Real) and not is_bool
+    if kind == STRING:
+        return isinstance(value, str)
+    return True  # a vector: its length is checked by the library
 
 
 class Frame(Handle):
@@ -224,7 +241,7 @@ class Frame(Handle):
         data = self._raw(getter, column, ctype, rows)
         return [None if nulls[r] else convert(data[r]) for r in range(rows)]
 
-    def numpy(self, name: str):
+    def numpy(self, name: str) -> Any:
         """A numpy view (no copy) of a numeric column; null cells hold NaN (float) or 0.
 
         The view stays valid while the frame is neither modified nor closed.
@@ -253,7 +270,7 @@ class Frame(Handle):
         """All columns as lists, ``None`` for nulls."""
         return {name: self[name] for name in self.columns}
 
-    def to_matrix(self, columns: Optional[Sequence[str]] = None, refuse_nulls: bool = False):
+    def to_matrix(self, columns: Optional[Sequence[str]] = None, refuse_nulls: bool = False) -> Any:
         """Numeric columns as a row-major float32 matrix.
 
         Returns a numpy array (rows x width) with numpy, else a list of row
@@ -263,7 +280,8 @@ class Frame(Handle):
         names = list(columns) if columns is not None else self.columns
         keys = (ctypes.c_char_p * max(len(names), 1))(*[_name(n) for n in names])
         width = ctypes.c_size_t()
-        status = lib.mlops_frame_to_matrix(None, 0, ctypes.byref(width), self._p, keys, len(names), 1 if refuse_nulls else 0)
+        status = lib.mlops_frame_to_matrix(None, 0, ctypes.byref(width), self._p, keys, len(names),
+                                           1 if refuse_nulls else 0)
         if status != -12 or width.value == 0 or self.rows == 0:
             raise_for(status)
         count = self.rows * width.value
@@ -276,6 +294,87 @@ class Frame(Handle):
         raise_for(lib.mlops_frame_to_matrix(buffer, count, None, self._p, keys, len(names), 1 if refuse_nulls else 0))
         w = width.value
         return [list(buffer[r * w:(r + 1) * w]) for r in range(self.rows)]
+
+    # ---- cells -----------------------------------------------------------
+
+    def _cell(self, row: int, name: str) -> Tuple[int, int, int]:
+        """(row, column, type) with a negative row counted from the end, as Python lists do."""
+        column = self.index(name)
+        kind = raise_for(lib.mlops_frame_column_type(self._p, column))
+        if isinstance(row, bool) or not isinstance(row, numbers.Integral):
+            raise InvalidArgument(f'column "{name}": row indexes are integers, got {type(row).__name__}', -1)
+        row = int(row)
+        if row < 0:
+            row += self.rows
+        if row < 0:
+            raise InvalidArgument(f'column "{name}": row {row - self.rows} out of range ({self.rows} rows)', -1)
+        return row, column, kind
+
+    def get(self, row: int, name: str) -> Cell:
+        """The cell at ``row`` of column ``name`` (negative rows count from the end); ``None`` when null.
+
+        Raises :class:`mlops.InvalidArgument` for a row out of range and
+        :class:`mlops.NotFound` for an unknown column.
+        """
+        row, column, kind = self._cell(row, name)
+        if kind == STRING:
+            text = ctypes.c_char_p()
+            status = raise_for(lib.mlops_frame_get_string(ctypes.byref(text), None, self._p, column, row))
+            return None if status == _MLOPS_NULL else text.value.decode()
+        if kind == F32VEC:
+            vector = ctypes.POINTER(ctypes.c_float)()
+            status = raise_for(lib.mlops_frame_get_f32vec(ctypes.byref(vector), self._p, column, row))
+            return None if status == _MLOPS_NULL else vector[:lib.mlops_frame_column_dim(self._p, column)]
+        getter, out, convert = {
+            INT64: (lib.mlops_frame_get_int64, ctypes.c_int64(), int),
+            FLOAT64: (lib.mlops_frame_get_float64, ctypes.c_double(), float),
+            BOOL: (lib.mlops_frame_get_bool, ctypes.c_int32(), bool),
+        }[kind]
+        status = raise_for(getter(ctypes.byref(out), self._p, column, row))
+        return None if status == _MLOPS_NULL else convert(out.value)
+
+    def set(self, row: int, name: str, value: Cell) -> None:
+        """Set the cell at ``row`` of column ``name``; ``None`` makes it null.
+
+        The value must suit the column: an int for int64, a number for
+        float64, a bool for bool, a str for string, ``dim`` numbers for f32vec.
+        """
+        row, column, kind = self._cell(row, name)
+        if value is None:
+            raise_for(lib.mlops_frame_set_null(self._p, column, row))
+            return
+        if not _fits(kind, value):
+            raise InvalidArgument(f'column "{name}" is {TYPE_NAMES[kind]}: cannot store a {type(value).__name__}', -1)
+        if kind == STRING:
+            data = value.encode()
+            raise_for(lib.mlops_frame_set_string(self._p, column, row, data, len(data)))
+        elif kind == F32VEC:
+            floats = [float(x) for x in value]
+            vector = (ctypes.c_float * max(len(floats), 1))(*floats)
+            raise_for(lib.mlops_frame_set_f32vec(self._p, column, row, vector, len(floats)))
+        elif kind == INT64:
+            raise_for(lib.mlops_frame_set_int64(self._p, column, row, int(value)))
+        elif kind == BOOL:
+            raise_for(lib.mlops_frame_set_bool(self._p, column, row, 1 if value else 0))
+        else:
+            raise_for(lib.mlops_frame_set_float64(self._p, column, row, float(value)))
+
+    def is_null(self, row: int, name: str) -> bool:
+        """True when the cell at ``row`` of column ``name`` is null."""
+        row, column, _ = self._cell(row, name)
+        return bool(raise_for(lib.mlops_frame_is_null(self._p, column, row)))
+
+    def append_rows(self, count: int = 1) -> None:
+        """Append ``count`` rows whose cells are all null; fill them with :meth:`set`."""
+        if count < 0:
+            raise InvalidArgument(f"append_rows: count {count} is negative", -1)
+        raise_for(lib.mlops_frame_append_rows(self._p, count))
+
+    def add_null_column(self, name: str, type: str, dim: int = 0) -> None:  # noqa: A002
+        """Append an all-null column of ``type`` (``dim`` > 0 only for "f32vec"), to fill with :meth:`set`."""
+        if type not in _TYPES_BY_NAME:
+            raise InvalidArgument(f'column "{name}": unknown type "{type}"', -1)
+        raise_for(lib.mlops_frame_add_column(self._p, _name(name), _TYPES_BY_NAME[type], dim))
 
     # ---- transformation and CSV -------------------------------------------
 

@@ -158,7 +158,9 @@ class Gemm(Handle):
     """``y = act(x . W + b)`` with W (k x n) packed once, in int8 (default) or fp32.
 
     ``Gemm(w_rows, bias, precision="int8", activation="relu", threads=1, isa=None)``;
-    ``w_rows`` is k rows of n floats. One thread at a time per ``Gemm``.
+    ``w_rows`` is k rows of n floats. Calling the ``Gemm`` uses its own
+    scratch, one thread at a time; :meth:`run` takes the caller's scratch, so
+    threads may share one ``Gemm``, each with its own buffer.
     """
 
     _free = lib.mlops_gemm_free
@@ -195,6 +197,34 @@ class Gemm(Handle):
         batch = Batch(rows, self.k, "gemm")
         result = batch.output(self.n)
         raise_for(lib.mlops_gemm_run(self._p, batch.pointer, batch.rows, self.k, result.pointer, self.n))
+        return result.value()
+
+    def scratch_bytes(self, rows: int) -> int:
+        """Bytes of scratch :meth:`run` needs for ``rows`` input rows (0 in fp32)."""
+        if rows < 0:
+            raise InvalidArgument(f"gemm: {rows} rows", -1)
+        return lib.mlops_gemm_scratch_bytes(self._p, rows)
+
+    def run(self, rows: Any, scratch: Union[bytearray, memoryview, Any]) -> Any:
+        """As calling the ``Gemm``, with ``scratch`` a writable buffer of at least :meth:`scratch_bytes` bytes.
+
+        The GIL is released while C runs; threads sharing this ``Gemm`` each
+        pass their own scratch (e.g. ``bytearray(gemm.scratch_bytes(rows))``).
+        A smaller buffer raises :class:`mlops.BufferTooSmall`.
+        """
+        batch = Batch(rows, self.k, "gemm")
+        result = batch.output(self.n)
+        try:
+            view = memoryview(scratch).cast("B")
+        except TypeError as exc:
+            raise InvalidArgument(f"gemm: scratch must be a writable buffer, got {type(scratch).__name__}", -1) \
+                from exc
+        if view.readonly:
+            raise InvalidArgument("gemm: scratch must be a writable buffer, got a read-only one", -1)
+        size = view.nbytes
+        address = ctypes.addressof((ctypes.c_char * size).from_buffer(view)) if size else None
+        raise_for(lib.mlops_gemm_run_scratch(self._p, batch.pointer, batch.rows, self.k, result.pointer, self.n,
+                                             address, size))
         return result.value()
 
     @property

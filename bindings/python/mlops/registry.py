@@ -161,6 +161,15 @@ class Registry:
         return take_bytes(lib.mlops_artifact_read(ctypes.byref(out), ctypes.byref(length), self.db._p,
                                                   model.encode(), version), out, length)
 
+    def artifact_size(self, model: str, version: int) -> int:
+        """Size in bytes of a version's artifact (uncompressed), without reading it."""
+        reader = ctypes.c_void_p()
+        raise_for(lib.mlops_artifact_reader_open(ctypes.byref(reader), self.db._p, model.encode(), version))
+        try:
+            return lib.mlops_artifact_reader_size(reader)
+        finally:
+            lib.mlops_artifact_reader_free(reader)
+
     def artifact_chunks(self, model: str, version: int, chunk_bytes: int = 1 << 20) -> Iterator[bytes]:
         """Stream a version's artifact in chunks, each verified before it is handed out.
 

@@ -1,5 +1,6 @@
 """Small generated data sets shared by the tests (deterministic, no numpy needed)."""
 import random
+import threading
 
 import mlops
 
@@ -20,3 +21,12 @@ def binary_frame(rows=300, seed=7):
 MLP = {"features": ["a", "b"], "label": "y", "task": "binary",
        "model": {"type": "mlp", "hidden": [8], "activation": "relu"},
        "optimizer": {"type": "adam", "learning_rate": 0.05}, "epochs": 15, "seed": 3}
+
+
+def in_threads(work, count=2):
+    """Run ``work(i)`` on ``count`` threads at once, i = 0 .. count-1, and wait for them all."""
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()

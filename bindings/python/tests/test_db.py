@@ -1,10 +1,11 @@
 """The database handle and the error contract through the bindings."""
 import os
 import tempfile
-import threading
 import unittest
 
 import mlops
+
+from _data import in_threads
 
 
 class DatabaseTest(unittest.TestCase):
@@ -14,6 +15,7 @@ class DatabaseTest(unittest.TestCase):
             with mlops.open(path, busy_timeout_ms=1000, actor="py") as db:
                 self.assertEqual(db.path, path)
                 self.assertGreaterEqual(db.schema_version, 1)
+                self.assertEqual(db.schema_version, mlops.db.supported_schema_version())
                 db.check()
             self.assertTrue(db.closed)
             with self.assertRaises(mlops.InvalidState):
@@ -34,20 +36,24 @@ class DatabaseTest(unittest.TestCase):
             with self.assertRaises(mlops.NotFound):
                 mlops.open(os.path.join(directory, "absent.db"), create=False)
 
+    def test_error_detail_is_read_once(self):
+        from mlops._lib import lib
+        with self.assertRaises(mlops.FormatError) as caught:
+            mlops.Frame.from_csv("a,b\n1\n", text=True)
+        self.assertEqual(caught.exception.subsystem, "frame")
+        detail = lib.mlops_error_last().contents  # cleared once turned into the exception
+        self.assertEqual((detail.code, detail.message), (0, b"no error"))
+
     def test_error_detail_is_per_thread(self):
         messages = []
 
-        def fail():
+        def fail(_):
             try:
                 mlops.Frame.from_csv("a,b\n1\n", text=True)
             except mlops.FormatError as exc:
                 messages.append(exc.message)
 
-        threads = [threading.Thread(target=fail) for _ in range(4)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
+        in_threads(fail, 4)
         self.assertEqual(len(messages), 4)
         self.assertTrue(all("line 2" in m for m in messages))
 

@@ -97,6 +97,15 @@ class ProfileTest(unittest.TestCase):
         self.assertEqual(copy.category_count("k", "x"), 1)
         with self.assertRaises(mlops.InvalidArgument):
             left.merge(drift.Profile.of(self.frame()))
+        matrix = drift.Profile({"columns": [{"name": "p", "kind": "numeric"}, {"name": "q", "kind": "numeric"}]})
+        matrix.update_matrix([[1.0, 10.0], [3.0, 30.0]])
+        matrix.update_matrix(array.array("f", [5.0, 50.0]))
+        self.assertEqual((matrix.stats("p").mean, matrix.stats("q").max), (3.0, 50.0))
+        with self.assertRaises(mlops.InvalidArgument) as caught:
+            matrix.update_matrix([1.0, 2.0, 3.0])
+        self.assertEqual(caught.exception.message, "profile: 3 values are not whole rows of 2")
+        with self.assertRaises(mlops.InvalidArgument):
+            left.update_matrix([[1.0, 2.0]])  # a categorical column cannot take floats
         binned = drift.Profile({"columns": [{"name": "v", "kind": "numeric", "edges": [0, 1, 2, 3]}]})
         binned.update_column("v", [-5.0, 0.5, 1.5, 1.7, 2.5, 9.0])
         self.assertEqual(binned.histogram("v"), [2, 2, 2])

@@ -90,6 +90,74 @@ class FrameTest(unittest.TestCase):
         with self.assertRaises(mlops.FormatError):
             mlops.Frame.from_csv("a\n1\n", text=True, quote="'")
 
+    def test_cells_read_and_written_one_at_a_time(self):
+        frame = mlops.Frame({"i": [1, 2], "f": [0.5, None], "b": [True, None], "s": ["x", None], "v": [[1, 2], None]})
+        self.assertEqual([frame.get(0, c) for c in frame.columns], [1, 0.5, True, "x", [1.0, 2.0]])
+        self.assertEqual([frame.get(-1, c) for c in frame.columns], [2, None, None, None, None])
+        self.assertEqual([frame.is_null(1, c) for c in frame.columns], [False, True, True, True, True])
+        frame.set(1, "i", -7)
+        frame.set(1, "f", 3)
+        frame.set(1, "b", False)
+        frame.set(1, "s", "zoë")
+        frame.set(1, "v", array.array("f", [3, 4]))
+        frame.set(0, "s", None)
+        self.assertEqual(frame.to_dict(), {"i": [1, -7], "f": [0.5, 3.0], "b": [True, False], "s": [None, "zoë"],
+                                           "v": [[1.0, 2.0], [3.0, 4.0]]})
+        self.assertIsInstance(frame.get(1, "f"), float)
+        self.assertTrue(frame.is_null(0, "s"))
+
+    def test_rows_and_columns_grown_then_filled(self):
+        frame = mlops.Frame({"id": [1]})
+        frame.append_rows(2)
+        self.assertEqual(frame["id"], [1, None, None])
+        frame.add_null_column("vec", "f32vec", 3)
+        frame.add_null_column("name", "string")
+        self.assertEqual(frame["vec"], [None, None, None])
+        frame.set(2, "vec", [1, 2, 3])
+        frame.set(2, "name", "c")
+        self.assertEqual(frame.get(2, "vec"), [1.0, 2.0, 3.0])
+        self.assertEqual(frame["name"], [None, None, "c"])
+        frame.append_rows(0)
+        self.assertEqual(len(frame), 3)
+
+    def test_cell_errors(self):
+        frame = mlops.Frame({"i": [1, 2], "v": [[1, 2], [3, 4]]})
+        with self.assertRaises(mlops.InvalidArgument) as caught:
+            frame.get(2, "i")
+        self.assertEqual(caught.exception.message, 'mlops_frame_get_int64: column "i": row 2 out of range (2 rows)')
+        with self.assertRaises(mlops.InvalidArgument) as caught:
+            frame.set(-3, "i", 1)
+        self.assertEqual(caught.exception.message, 'column "i": row -3 out of range (2 rows)')
+        with self.assertRaises(mlops.InvalidArgument) as caught:
+            frame.is_null(5, "v")
+        self.assertIn("row 5 out of range", caught.exception.message)
+        with self.assertRaises(mlops.InvalidArgument) as caught:
+            frame.set(0, "i", 1.5)
+        self.assertEqual(caught.exception.message, 'column "i" is int64: cannot store a float')
+        with self.assertRaises(mlops.InvalidArgument):
+            frame.set(0, "i", True)
+        with self.assertRaises(mlops.InvalidArgument):
+            frame.get("0", "i")
+        with self.assertRaises(mlops.InvalidArgument) as caught:
+            frame.set(0, "v", [1.0])
+        self.assertEqual(caught.exception.message, 'column "v" row 0: vector of 1 values, the column holds 2')
+        with self.assertRaises(mlops.NotFound):
+            frame.get(0, "ghost")
+        with self.assertRaises(mlops.InvalidArgument) as caught:
+            frame.add_null_column("w", "f32vec")
+        self.assertIn('column "w": vector dimension 0', caught.exception.message)
+        with self.assertRaises(mlops.InvalidArgument):
+            frame.add_null_column("w", "int32")
+        with self.assertRaises(mlops.AlreadyExists):
+            frame.add_null_column("i", "int64")
+        with self.assertRaises(mlops.InvalidArgument):
+            frame.append_rows(-1)
+        self.assertEqual(frame.to_dict(), {"i": [1, 2], "v": [[1.0, 2.0], [3.0, 4.0]]})
+
+    def test_type_names_come_from_the_library(self):
+        from mlops.frame import TYPE_NAMES
+        self.assertEqual(TYPE_NAMES, {1: "int64", 2: "float64", 3: "bool", 4: "string", 5: "f32vec"})
+
     def test_use_after_close_raises(self):
         frame = mlops.Frame({"a": [1]})
         frame.close()
@@ -97,11 +165,27 @@ class FrameTest(unittest.TestCase):
         self.assertTrue(frame.closed)
         with self.assertRaises(mlops.InvalidState):
             frame["a"]
+        with self.assertRaises(mlops.InvalidState):
+            frame.get(0, "a")
+        with self.assertRaises(mlops.InvalidState):
+            frame.set(0, "a", 1)
         self.assertEqual(repr(frame), "<mlops.Frame closed>")
 
 
 @unittest.skipUnless(mlops.HAVE_NUMPY, "numpy is not available to this interpreter")
 class NumpyFrameTest(unittest.TestCase):
+    def test_numpy_scalars_in_cells(self):
+        import numpy as np
+        frame = mlops.Frame({"i": [1, 2], "f": [0.5, 1.5], "b": [True, False]})
+        frame.set(np.int64(1), "i", np.int32(-4))
+        frame.set(0, "f", np.float32(2.5))
+        frame.set(0, "b", np.bool_(False))
+        self.assertEqual(frame.to_dict(), {"i": [1, -4], "f": [2.5, 1.5], "b": [False, False]})
+        with self.assertRaises(mlops.InvalidArgument):
+            frame.set(0, "i", np.bool_(True))
+        with self.assertRaises(mlops.InvalidArgument):
+            frame.set(0, "i", np.float64(1.0))
+
     def test_numpy_columns_in_and_views_out(self):
         import numpy as np
         frame = mlops.Frame({"i": np.arange(5, dtype=np.int64), "f": np.array([0.5, np.nan, 2, 3, 4]),

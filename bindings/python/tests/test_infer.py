@@ -9,7 +9,7 @@ import mlops
 import mlops.train as train
 from mlops.infer import Gemm, Session, default_isa
 
-from _data import MLP, binary_frame
+from _data import MLP, binary_frame, in_threads
 
 
 class SessionTest(unittest.TestCase):
@@ -147,11 +147,7 @@ class SessionTest(unittest.TestCase):
                     failures.append(me)
                     return
 
-        threads = [threading.Thread(target=work, args=(i,)) for i in range(2)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
+        in_threads(work)
         session.close()
         self.assertEqual(failures, [])
         self.assertGreaterEqual(min(counts), target)
@@ -174,6 +170,48 @@ class GemmTest(unittest.TestCase):
             Gemm(weights, [1.0])
         with self.assertRaises(mlops.InvalidArgument):
             Gemm(weights, isa="mmx")
+
+    def test_caller_scratch(self):
+        weights = [[0.5 * (i - j) for j in range(8)] for i in range(16)]
+        rows = [[0.1 * (r + c) for c in range(16)] for r in range(5)]
+        with Gemm(weights, [0.25] * 8) as gemm:
+            need = gemm.scratch_bytes(5)
+            self.assertGreater(need, 0)
+            self.assertGreaterEqual(gemm.scratch_bytes(50), need)
+            self.assertEqual(gemm.run(rows, bytearray(need)), gemm(rows))
+            self.assertEqual(gemm.run(array.array("f", rows[0]), memoryview(bytearray(need))).tolist(), gemm(rows[0]))
+            with self.assertRaises(mlops.BufferTooSmall) as caught:
+                gemm.run(rows, bytearray(need - 1))
+            self.assertEqual(caught.exception.message,
+                             f"gemm: scratch of {need - 1} bytes is below the {need} needed for 5 rows")
+            with self.assertRaises(mlops.InvalidArgument) as caught:
+                gemm.run(rows, bytes(need))
+            self.assertIn("read-only", caught.exception.message)
+            with self.assertRaises(mlops.InvalidArgument):
+                gemm.run(rows, need)
+            with self.assertRaises(mlops.InvalidArgument):
+                gemm.scratch_bytes(-1)
+        with Gemm(weights, precision="fp32") as gemm:
+            self.assertEqual(gemm.scratch_bytes(5), 0)
+            self.assertEqual(gemm.run(rows, bytearray()), gemm(rows))
+        with self.assertRaises(mlops.InvalidState):
+            gemm.scratch_bytes(1)
+
+    def test_threads_share_one_gemm_with_their_own_scratch(self):
+        weights = [[((i * 7 + j * 3) % 11 - 5) / 5 for j in range(32)] for i in range(64)]
+        rows = [[((r * 5 + c) % 13 - 6) / 6 for c in range(64)] for r in range(64)]
+        gemm = Gemm(weights)
+        want = gemm(rows)
+        results = [[], []]
+
+        def work(me):
+            scratch = bytearray(gemm.scratch_bytes(len(rows)))
+            for _ in range(20):
+                results[me].append(gemm.run(rows, scratch) == want)
+
+        in_threads(work)
+        gemm.close()
+        self.assertEqual(results, [[True] * 20, [True] * 20])
 
 
 if __name__ == "__main__":

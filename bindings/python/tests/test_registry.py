@@ -177,6 +177,9 @@ class RegistryTest(unittest.TestCase):
             v = r.register("fraud", payload)
             self.assertEqual(b"".join(r.artifact_chunks("fraud", v, chunk_bytes=300_000)), payload)
             self.assertGreater(len(list(r.artifact_chunks("fraud", v, chunk_bytes=300_000))), 3)
+            self.assertEqual(r.artifact_size("fraud", v), len(payload))
+            with self.assertRaises(mlops.NotFound):
+                r.artifact_size("fraud", v + 1)
             with self.assertRaises(mlops.NotFound):
                 next(r.artifact_chunks("fraud", v + 1))
             self.assertEqual(watch.poll(), 2)

@@ -103,6 +103,76 @@ class TrainTest(unittest.TestCase):
                 train.train_register(db, "absent", self.frame, config)
             self.assertEqual(len(registry.versions("clf")), 1)
 
+    def test_progress_reports_every_epoch(self):
+        seen = []
+        config = dict(MLP, epochs=6, split={"validation": 0.2})
+        net = train.train(self.frame, config, progress=lambda *args: seen.append(args))
+        self.assertEqual([(e, n) for e, n, _, _ in seen], [(e, 6) for e in range(1, 7)])
+        self.assertTrue(all(loss > 0 and 0 <= validation <= 1 for _, _, loss, validation in seen))
+        self.assertEqual([round(loss, 12) for _, _, loss, _ in seen],
+                         [round(e["loss"], 12) for e in net.report()["epochs"]])
+        seen.clear()
+        train.train(self.frame, dict(MLP, epochs=2), progress=lambda *args: seen.append(args))
+        self.assertEqual([(e, validation) for e, _, _, validation in seen], [(1, None), (2, None)])
+
+    def test_progress_exception_is_raised_after_training(self):
+        seen = []
+
+        def stop(epoch, epochs, loss, validation):
+            if epoch == 3:
+                raise KeyError("stop at 3")
+            seen.append(epoch)
+
+        with self.assertRaises(KeyError) as caught:
+            train.train(self.frame, dict(MLP, epochs=6), progress=stop)
+        self.assertEqual(caught.exception.args, ("stop at 3",))
+        self.assertEqual(seen, [1, 2])  # later epochs are no longer reported
+        with self.assertRaises(mlops.FormatError):  # the configuration is refused before any epoch
+            train.train(self.frame, dict(MLP, epochs="six"), progress=stop)
+
+    def test_metrics_accessors(self):
+        m = train.metrics("binary", [0.9, 0.1, 0.8, 0.3], [1, 0, 0, 1], bootstrap=0)
+        self.assertEqual(m.names, ["accuracy", "precision", "recall", "f1", "roc_auc", "pr_auc", "log_loss"])
+        self.assertAlmostEqual(m.value("accuracy"), 0.5)
+        self.assertAlmostEqual(m.value("recall"), 0.5)
+        self.assertEqual(m.confusion(), [[1, 1], [1, 1]])
+        self.assertEqual(list(m), m.names + ["confusion_matrix"])
+        self.assertEqual(len(m), 8)
+        self.assertEqual(dict(m), m.to_dict())
+        with self.assertRaises(KeyError):
+            m["auc"]
+        with self.assertRaises(mlops.NotFound) as caught:
+            m.value("auc")
+        self.assertEqual(caught.exception.message, 'metric "auc" not found')
+        r = train.metrics("regression", [1.0, 2.0, 3.0], [1.0, 2.0, 5.0], bootstrap=200, seed=4)
+        self.assertEqual(r.names, ["rmse", "mae", "r2"])
+        self.assertAlmostEqual(r.value("mae"), 2 / 3)
+        low, high = r.interval("mae")
+        self.assertLessEqual(low, r.value("mae"))
+        self.assertLessEqual(r.value("mae"), high)
+        self.assertNotIn("confusion_matrix", r)
+        with self.assertRaises(mlops.NotFound) as caught:
+            r.confusion()
+        self.assertEqual(caught.exception.message, "a regression has no confusion matrix")
+        r.close()
+        with self.assertRaises(mlops.InvalidState):
+            r.value("mae")
+        multi = train.metrics("multiclass", [[0.8, 0.1, 0.1], [0.1, 0.8, 0.1], [0.1, 0.1, 0.8]], [0, 2, 2],
+                              classes=3, bootstrap=0)
+        self.assertEqual(multi.confusion(), [[1, 0, 0], [0, 0, 0], [0, 1, 1]])  # row: true class
+
+    def test_borrowed_test_metrics_follow_the_net(self):
+        net = train.train(self.frame, dict(MLP, epochs=3, split={"test": 0.25}))
+        metrics = net.test_metrics()
+        self.assertGreater(metrics.value("roc_auc"), 0.5)
+        self.assertEqual(sum(map(sum, metrics.confusion())), 75)
+        net.close()
+        with self.assertRaises(mlops.InvalidState) as caught:
+            metrics.value("roc_auc")
+        self.assertEqual(caught.exception.message, "the net these metrics belong to is closed")
+        metrics.close()
+        self.assertTrue(metrics.closed)
+
     def test_closed_net(self):
         net = train.train(mlops.Frame(linear_binary(50)), dict(MLP, epochs=1))
         net.close()
