@@ -19,7 +19,7 @@ const char *const ts_fault_volatile_columns[] = {
     "created_us", "added_us",                          /* registry and feature view rows */
     "system_time", "mlops_meta.value",                 /* ingest: the write's system time and its high-water mark */
     "updated_us",                                      /* drift windows */
-    "origin",                                          /* imported versions: the import time */
+    "\"imported_us\"",                                 /* a JSON key: the import time in origins and audit details */
     NULL,
 };
 
@@ -392,7 +392,31 @@ static int is_volatile(const char *table, const char *column)
     return 0;
 }
 
-/* Append the rows of `sql`; with `table`, its volatile columns read as "?". */
+/* Append `value` with the number after each volatile JSON key in it (a quoted name in the list) read as "?". */
+static void dump_masked_value(char **text, size_t *len, size_t *cap, const char *value)
+{
+    size_t i, size = strlen(value) + 1;
+    char *copy = malloc(size);
+    assert_non_null(copy);
+    memcpy(copy, value, size);
+    for (i = 0; ts_fault_volatile_columns[i]; i++) {
+        const char *key = ts_fault_volatile_columns[i];
+        char *at = copy;
+        while (key[0] == '"' && (at = strstr(at, key)) != NULL) {
+            char *number = at + strlen(key) + strspn(at + strlen(key), ": ");
+            size_t digits = strspn(number, "-0123456789");
+            at = number;
+            if (digits) {
+                *number = '?';
+                memmove(number + 1, number + digits, strlen(number + digits) + 1);
+            }
+        }
+    }
+    dump_append(text, len, cap, copy);
+    free(copy);
+}
+
+/* Append the rows of `sql`; with `table`, its volatile columns and JSON keys read as "?". */
 static void dump_query(sqlite3 *raw, const char *sql, const char *table, char **text, size_t *len, size_t *cap)
 {
     sqlite3_stmt *stmt = NULL;
@@ -405,7 +429,12 @@ static void dump_query(sqlite3 *raw, const char *sql, const char *table, char **
             const char *name = sqlite3_column_name(stmt, i);
             const unsigned char *value = sqlite3_column_text(stmt, i);
             dump_append(text, len, cap, i ? "|" : "  ");
-            dump_append(text, len, cap, table && is_volatile(table, name) ? "?" : value ? (const char *)value : "NULL");
+            if (table && is_volatile(table, name))
+                dump_append(text, len, cap, "?");
+            else if (table && value)
+                dump_masked_value(text, len, cap, (const char *)value);
+            else
+                dump_append(text, len, cap, value ? (const char *)value : "NULL");
         }
         dump_append(text, len, cap, "\n");
     }
@@ -606,6 +635,30 @@ static void assert_io_failure(const char *name, int rc, int mode, long n)
                  (int)err->dependency_code, err->message);
 }
 
+/* Length of the line starting at `text`. */
+static int line_length(const char *text)
+{
+    return (int)strcspn(text, "\n");
+}
+
+/*
+ * Fail unless `state` equals `expected`: both dumps go whole to stdout, the
+ * first line that differs into the failure message.
+ */
+static void expect_state(const char *name, const char *what, const char *state, const char *expected)
+{
+    size_t i, line = 0;
+    if (strcmp(state, expected) == 0)
+        return;
+    for (i = 0; state[i] == expected[i]; i++) {
+        if (state[i] == '\n')
+            line = i + 1;
+    }
+    printf("%s: %s\nfound:\n%s\nexpected:\n%s\n", name, what, state, expected);
+    fail_msg("%s: %s; first difference: found \"%.*s\", expected \"%.*s\"", name, what, line_length(state + line),
+             state + line, line_length(expected + line), expected + line);
+}
+
 /* ts_fault_each_write(); with `after_commit`, a failure whose message holds it must have left the state after. */
 static ts_fault_report fault_each_write(const char *name, const char *path, ts_write_op op, void *ctx,
                                         const char *after_commit)
@@ -620,7 +673,7 @@ static ts_fault_report fault_each_write(const char *name, const char *path, ts_w
     for (m = 0; m < sizeof modes / sizeof modes[0]; m++) {
         long n;
         for (n = 1;; n++) {
-            char when[96], *state;
+            char when[96], what[192], *state;
             int rc, injected;
             if (n > 100 * st.points + 1000)
                 fail_msg("%s: %s: the call never completes without a fault", name, mode_name(modes[m]));
@@ -636,24 +689,22 @@ static ts_fault_report fault_each_write(const char *name, const char *path, ts_w
             }
             snprintf(when, sizeof when, "after %s at write-class call %ld", mode_name(modes[m]), n);
             if (rc == MLOPS_OK) {
+                snprintf(what, sizeof what, "succeeded %s but left a state other than a clean run's", when);
                 state = settled_dump(name, path, 1, when);
-                if (strcmp(state, st.after_masked) != 0)
-                    fail_msg("%s: succeeded %s but left a state other than a clean run's:\n%s\nexpected:\n%s", name,
-                             when, state, st.after_masked);
+                expect_state(name, what, state, st.after_masked);
                 report.absorbed++;
             } else if (after_commit && strstr(mlops_error_last()->message, after_commit)) {
                 assert_io_failure(name, rc, modes[m], n);
+                snprintf(what, sizeof what, "failed %s after its commit but left a state other than a clean run's",
+                         when);
                 state = settled_dump(name, path, 1, when);
-                if (strcmp(state, st.after_masked) != 0)
-                    fail_msg("%s: failed %s after its commit but left a state other than a clean run's:\n%s\n"
-                             "expected:\n%s", name, when, state, st.after_masked);
+                expect_state(name, what, state, st.after_masked);
                 report.committed++;
             } else {
                 assert_io_failure(name, rc, modes[m], n);
+                snprintf(what, sizeof what, "failed %s but changed the database", when);
                 state = settled_dump(name, path, 0, when);
-                if (strcmp(state, st.before) != 0)
-                    fail_msg("%s: failed %s but changed the database:\n%s\nbefore:\n%s", name, when, state,
-                             st.before);
+                expect_state(name, what, state, st.before);
                 report.failures++;
             }
             free(state);
@@ -711,8 +762,12 @@ static void classify_after_kill(ts_fault_report *report, const char *name, const
         report->before++;
     else if (strcmp(state, st->after_masked) == 0)
         report->after++;
-    else
-        fail_msg("%s: %s the database holds neither the state before nor after the call:\n%s", name, when, state);
+    else {
+        char what[192];
+        snprintf(what, sizeof what, "%s the database holds neither the state before nor after the call (compared "
+                 "with after)", when);
+        expect_state(name, what, state, st->after_masked);
+    }
     free(state);
 }
 
