@@ -130,6 +130,17 @@ static int op_alias_set(const char *path, void *ctx)
     return rc;
 }
 
+/* An alias move on a handle that syncs the log at every commit ("synchronous": "full"). */
+static int op_alias_set_synced(const char *path, void *ctx)
+{
+    mlops_db *db = NULL;
+    int rc = mlops_db_open(&db, path, "{\"busy_timeout_ms\": 0, \"actor\": \"fault-test\", \"synchronous\": \"full\"}");
+    if (rc == MLOPS_OK)
+        rc = mlops_alias_set(db, "fraud", ctx, 2);
+    mlops_db_close(db);
+    return rc;
+}
+
 static int op_alias_rollback(const char *path, void *ctx)
 {
     mlops_db *db = NULL;
@@ -194,6 +205,7 @@ static void test_alias_moves_survive_faults_and_kills(void **state)
     check("alias move", registry_db("alias.db"), op_alias_set, "staging");
     check("alias promotion through a gate", registry_db("gate.db"), op_alias_set, "production");
     check("alias rollback", registry_db("rollback.db"), op_alias_rollback, NULL);
+    check("alias move with synchronous full", registry_db("alias_full.db"), op_alias_set_synced, "staging");
 }
 
 static void test_bundle_import_survives_faults_and_kills(void **state)
