@@ -20,40 +20,6 @@
     "{\"name\":\"profile\",\"entity\":\"customer\",\"ttl_us\":0,\"features\":["                           \
     "{\"name\":\"segment\",\"type\":\"string\"},{\"name\":\"score\",\"type\":\"float64\"}]}"
 
-/* A frame of the whole txn view: `rows` rows over 8 customers, shifted by `seed`; row `bad` breaks amount's max. */
-static mlops_frame *txn_frame(size_t rows, int64_t seed, size_t bad)
-{
-    static const char *const categories[] = {"a", "b", "c"};
-    mlops_frame *frame = NULL;
-    int64_t ids[64], times[64], counts[64];
-    double amounts[64];
-    uint8_t flags[64];
-    float emb[64 * 3];
-    const char *cats[64];
-    size_t i;
-    assert_true(rows <= 64);
-    for (i = 0; i < rows; i++) {
-        ids[i] = (int64_t)(i % 8) + 1;
-        times[i] = 1000 * seed + (int64_t)i;
-        amounts[i] = i == bad ? 5000.0 : (double)(seed * 7 + (int64_t)i) + 0.25;
-        cats[i] = categories[(i + (size_t)seed) % 3];
-        counts[i] = seed + (int64_t)i;
-        flags[i] = (uint8_t)(i % 2);
-        emb[3 * i] = (float)i;
-        emb[3 * i + 1] = (float)seed;
-        emb[3 * i + 2] = 0.5f;
-    }
-    assert_int_equal(mlops_frame_new(&frame), MLOPS_OK);
-    assert_int_equal(mlops_frame_add_int64(frame, "customer_id", ids, NULL, rows), MLOPS_OK);
-    assert_int_equal(mlops_frame_add_int64(frame, "event_time", times, NULL, rows), MLOPS_OK);
-    assert_int_equal(mlops_frame_add_float64(frame, "amount", amounts, NULL, rows), MLOPS_OK);
-    assert_int_equal(mlops_frame_add_string(frame, "category", cats, rows), MLOPS_OK);
-    assert_int_equal(mlops_frame_add_int64(frame, "count", counts, NULL, rows), MLOPS_OK);
-    assert_int_equal(mlops_frame_add_bool(frame, "flag", flags, NULL, rows), MLOPS_OK);
-    assert_int_equal(mlops_frame_add_f32vec(frame, "emb", 3, emb, NULL, rows), MLOPS_OK);
-    return frame;
-}
-
 static void ingest(mlops_db *db, const char *view, const mlops_frame *frame, int32_t policy)
 {
     mlops_ingest_options options = MLOPS_INGEST_OPTIONS_INIT;
@@ -64,7 +30,7 @@ static void ingest(mlops_db *db, const char *view, const mlops_frame *frame, int
 
 /*
  * The start state every path runs from: the txn and profile views of the
- * customer entity with two ingests of history (one with a quarantined row),
+ * customer entity with history in both and a quarantined row in txn,
  * a forget already done (so the forget secret exists) and a registered model.
  */
 static const char *start_db(const char *name)
@@ -75,18 +41,19 @@ static const char *start_db(const char *name)
     int64_t version = 0, forgotten = 99;
     int32_t view_version = 0;
     const char *segments[] = {"gold", "silver", "gold"};
-    int64_t ids[] = {1, 2, 3}, times[] = {5, 6, 7};
-    double scores[] = {0.5, 0.25, 0.75};
+    int64_t ids[] = {1, 2, 3}, times[] = {5, 6, 7}, later[] = {2000, 2001, 2002};
+    double scores[] = {0.5, 0.25, 0.75}, amounts[] = {12.0, 5000.0, 30.0};
 
     remove(path);
     assert_int_equal(mlops_db_open(&db, path, OPTIONS), MLOPS_OK);
     assert_int_equal(mlops_entity_define(db, CUSTOMER_JSON), MLOPS_OK);
     assert_int_equal(mlops_view_define(&view_version, db, TXN_JSON, 0), MLOPS_OK);
     assert_int_equal(mlops_view_define(&view_version, db, PROFILE_JSON, 0), MLOPS_OK);
-    frame = txn_frame(40, 1, 64);
+    frame = fx_txn_frame(40, 1);
     ingest(db, "txn", frame, MLOPS_INGEST_REJECT);
     mlops_frame_free(frame);
-    frame = txn_frame(24, 2, 3);
+    /* Customer 2's amount breaks the max: quarantined. */
+    frame = fx_amounts(3, ids, later, amounts);
     ingest(db, "txn", frame, MLOPS_INGEST_QUARANTINE);
     mlops_frame_free(frame);
     assert_int_equal(mlops_frame_new(&frame), MLOPS_OK);
@@ -158,7 +125,8 @@ static int op_forget(const char *path, void *ctx)
 static void test_ingest_frame_survives_faults_and_kills(void **state)
 {
     ingest_ctx ctx = {NULL, MLOPS_INGEST_REJECT, 0};
-    mlops_frame *frame = txn_frame(48, 3, 64);
+    /* Customers 20 to 40 get older rows than their stored ones, 41 to 67 their first. */
+    mlops_frame *frame = fx_txn_frame(48, 20);
     ts_fault_report report;
     (void)state;
     ctx.frame = frame;
@@ -221,7 +189,8 @@ static void test_quarantine_retry_survives_faults_and_kills(void **state)
 
 static void test_forget_survives_faults_and_kills(void **state)
 {
-    int64_t ids[] = {1, 3};
+    /* Both have rows in both views; customer 2 also a quarantined row. */
+    int64_t ids[] = {1, 2};
     mlops_frame *keys = fx_keys(2, ids);
     ts_fault_report report;
     (void)state;
