@@ -83,10 +83,10 @@ ts_fault_report ts_fault_check_path(const char *name, const char *path, ts_write
  * then every row of every table in the order of all its columns, values
  * quoted. With `mask`, columns named in ts_fault_volatile_columns (clock
  * readings and the hashes that cover them; "column" in every table or
- * "table.column"), and the number after each JSON key listed there with
- * its quotes ("\"imported_us\"") in any text value, read as "?" so that two clean runs
- * of the same call compare equal. An absent or empty file dumps as "".
- * malloc'd.
+ * "table.column"), and the number after each JSON key listed there with its
+ * quotes ("\"imported_us\"") in any text value, read as "?" so that two
+ * clean runs of the same call compare equal. An absent or empty file dumps
+ * as "". malloc'd.
  */
 char *ts_db_dump(const char *path, int mask);
 /* NULL-terminated names of the columns whose values differ between two clean runs. */
