@@ -64,8 +64,16 @@ ts_fault_report ts_kill_each_write(const char *name, const char *path, ts_write_
 /* Kill a child running `op` at `iterations` random moments; prints a summary line. */
 ts_fault_report ts_kill_randomly(const char *name, const char *path, ts_write_op op, void *ctx, int iterations);
 
-/* Random kills of ts_fault_check_path() unless MLOPS_TEST_KILL_ITERATIONS says otherwise. */
+/*
+ * Random kills of ts_fault_check_path() unless MLOPS_TEST_KILL_ITERATIONS
+ * says otherwise; fewer under AddressSanitizer, where a killed child checks
+ * nothing the normal build does not and each costs several times as much.
+ */
+#if defined(__SANITIZE_ADDRESS__)
+#define TS_FAULT_RANDOM_KILLS 10
+#else
 #define TS_FAULT_RANDOM_KILLS 30
+#endif
 /*
  * All three runners on one write path, checking that faults made the call
  * fail and that kills left both states; prints a line with the injection
