@@ -203,7 +203,8 @@ MLOPS_API void mlops_online_reader_free(mlops_online_reader *reader);
  * and truncate the write-ahead log, and record the forget in the audit log
  * with a keyed hash of each key, never the key. `removed_out` (may be NULL)
  * gets the number of rows deleted. MLOPS_EBUSY when another connection keeps
- * the log from being truncated (the rows are already deleted). @thread handle
+ * the log from being truncated, MLOPS_EIO when truncating it fails: the rows
+ * are already deleted and a retry completes the erasure. @thread handle
  */
 MLOPS_API int mlops_features_forget(int64_t *removed_out, mlops_db *db, const char *entity,
                                     const mlops_frame *keys);

@@ -164,8 +164,10 @@ out_end:
     rc = mlops__tx_end(db, rc);
 out_secure:
     mlops__fs_secure_delete_restore(db, secure_delete);
-    if (rc == MLOPS_OK)
-        rc = truncate_log(db);
+    /* Past the commit a failure cannot undo the deletion: say so, so the caller retries the forget. */
+    if (rc == MLOPS_OK && (rc = truncate_log(db)) != MLOPS_OK && rc != MLOPS_EBUSY)
+        mlops__error_prefix("forget: the rows are deleted, but the write-ahead log was not truncated; retry the "
+                            "forget");
 out_free:
     sodium_memzero(secret, sizeof secret);
     mlops__buf_free(&key);

@@ -60,6 +60,39 @@ static inline mlops_frame *fx_amounts(size_t rows, const int64_t *ids, const int
     return frame;
 }
 
+/* A full txn frame of `rows` rows, keys from `first_id` on, event times from 1000 on; every row valid. */
+static inline mlops_frame *fx_txn_frame(size_t rows, int64_t first_id)
+{
+    mlops_frame *frame = NULL;
+    int64_t ids[64], times[64], counts[64];
+    double amounts[64];
+    uint8_t flags[64];
+    float emb[64 * 3];
+    const char *cats[64];
+    size_t i;
+    assert_true(rows <= 64);
+    for (i = 0; i < rows; i++) {
+        ids[i] = first_id + (int64_t)i;
+        times[i] = 1000 + (int64_t)i;
+        counts[i] = (int64_t)i;
+        amounts[i] = 10.5 + (double)i;
+        flags[i] = (uint8_t)(i & 1);
+        emb[3 * i] = (float)i;
+        emb[3 * i + 1] = 0.5f;
+        emb[3 * i + 2] = -1.0f;
+        cats[i] = i % 2 ? "a" : "b";
+    }
+    assert_int_equal(mlops_frame_new(&frame), MLOPS_OK);
+    assert_int_equal(mlops_frame_add_int64(frame, "customer_id", ids, NULL, rows), MLOPS_OK);
+    assert_int_equal(mlops_frame_add_int64(frame, "event_time", times, NULL, rows), MLOPS_OK);
+    assert_int_equal(mlops_frame_add_float64(frame, "amount", amounts, NULL, rows), MLOPS_OK);
+    assert_int_equal(mlops_frame_add_string(frame, "category", cats, rows), MLOPS_OK);
+    assert_int_equal(mlops_frame_add_int64(frame, "count", counts, NULL, rows), MLOPS_OK);
+    assert_int_equal(mlops_frame_add_bool(frame, "flag", flags, NULL, rows), MLOPS_OK);
+    assert_int_equal(mlops_frame_add_f32vec(frame, "emb", 3, emb, NULL, rows), MLOPS_OK);
+    return frame;
+}
+
 static inline mlops_frame *fx_keys(size_t rows, const int64_t *ids)
 {
     mlops_frame *frame = NULL;

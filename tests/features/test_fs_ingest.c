@@ -4,39 +4,6 @@
  */
 #include "fs_fixture.h"
 
-/* A full txn frame of `rows` rows; every row valid. */
-static mlops_frame *txn_frame(size_t rows, int64_t first_id)
-{
-    mlops_frame *frame = NULL;
-    int64_t ids[64], times[64], counts[64];
-    double amounts[64];
-    uint8_t flags[64];
-    float emb[64 * 3];
-    const char *cats[64];
-    size_t i;
-    assert_true(rows <= 64);
-    for (i = 0; i < rows; i++) {
-        ids[i] = first_id + (int64_t)i;
-        times[i] = 1000 + (int64_t)i;
-        counts[i] = (int64_t)i;
-        amounts[i] = 10.5 + (double)i;
-        flags[i] = (uint8_t)(i & 1);
-        emb[3 * i] = (float)i;
-        emb[3 * i + 1] = 0.5f;
-        emb[3 * i + 2] = -1.0f;
-        cats[i] = i % 2 ? "a" : "b";
-    }
-    assert_int_equal(mlops_frame_new(&frame), MLOPS_OK);
-    assert_int_equal(mlops_frame_add_int64(frame, "customer_id", ids, NULL, rows), MLOPS_OK);
-    assert_int_equal(mlops_frame_add_int64(frame, "event_time", times, NULL, rows), MLOPS_OK);
-    assert_int_equal(mlops_frame_add_float64(frame, "amount", amounts, NULL, rows), MLOPS_OK);
-    assert_int_equal(mlops_frame_add_string(frame, "category", cats, rows), MLOPS_OK);
-    assert_int_equal(mlops_frame_add_int64(frame, "count", counts, NULL, rows), MLOPS_OK);
-    assert_int_equal(mlops_frame_add_bool(frame, "flag", flags, NULL, rows), MLOPS_OK);
-    assert_int_equal(mlops_frame_add_f32vec(frame, "emb", 3, emb, NULL, rows), MLOPS_OK);
-    return frame;
-}
-
 static size_t col(const mlops_frame *frame, const char *name)
 {
     size_t c = 0;
@@ -66,7 +33,7 @@ static const char *const expected_rules[][2] = {
 static void test_reject_writes_nothing(void **state)
 {
     mlops_db *db = fx_open_txn("reject.db");
-    mlops_frame *frame = txn_frame(10, 1);
+    mlops_frame *frame = fx_txn_frame(10, 1);
     mlops_ingest_report report;
     uint32_t i;
     (void)state;
@@ -92,7 +59,7 @@ static void test_reject_writes_nothing(void **state)
 static void test_quarantine_and_retry(void **state)
 {
     mlops_db *db = fx_open_txn("quarantine.db");
-    mlops_frame *frame = txn_frame(10, 1), *q = NULL, *again = NULL;
+    mlops_frame *frame = fx_txn_frame(10, 1), *q = NULL, *again = NULL;
     mlops_ingest_options options = MLOPS_INGEST_OPTIONS_INIT;
     mlops_ingest_report report;
     const char *text = NULL;
@@ -152,7 +119,7 @@ static void test_quarantine_and_retry(void **state)
 static void test_identical_rows_stored_once(void **state)
 {
     mlops_db *db = fx_open_txn("dedup.db");
-    mlops_frame *frame = txn_frame(5, 100);
+    mlops_frame *frame = fx_txn_frame(5, 100);
     mlops_ingest_report report;
     (void)state;
     assert_int_equal(mlops_features_ingest(&report, db, "txn", frame, NULL), MLOPS_OK);
@@ -175,7 +142,7 @@ static void test_identical_rows_stored_once(void **state)
 static void test_bad_input(void **state)
 {
     mlops_db *db = fx_open_txn("bad_input.db");
-    mlops_frame *frame = txn_frame(3, 1), *f2 = NULL;
+    mlops_frame *frame = fx_txn_frame(3, 1), *f2 = NULL;
     mlops_ingest_report report;
     mlops_ingest_options options = MLOPS_INGEST_OPTIONS_INIT;
     const char *times[3] = {"2024-03-01T00:00:00Z", "yesterday", "2024-03-02"};
@@ -242,12 +209,12 @@ static int ingest_call(void *p)
 static void test_ingest_allocation_failures(void **state)
 {
     ingest_ctx ctx;
-    mlops_frame *warm = txn_frame(10, 500);
+    mlops_frame *warm = fx_txn_frame(10, 500);
     mlops_ingest_report report;
     mlops_ingest_options options = MLOPS_INGEST_OPTIONS_INIT;
     (void)state;
     ctx.db = fx_open_txn("alloc_ingest.db");
-    ctx.frame = txn_frame(10, 1);
+    ctx.frame = fx_txn_frame(10, 1);
     break_rules(ctx.frame);
     break_rules(warm);
     options.policy = MLOPS_INGEST_QUARANTINE;
@@ -280,7 +247,7 @@ static int retry_call(void *p)
 static void test_quarantine_allocation_failures(void **state)
 {
     ingest_ctx ctx;
-    mlops_frame *frame = txn_frame(10, 1), *warm = NULL;
+    mlops_frame *frame = fx_txn_frame(10, 1), *warm = NULL;
     mlops_ingest_report report;
     mlops_ingest_options options = MLOPS_INGEST_OPTIONS_INIT;
     (void)state;

@@ -14,7 +14,14 @@
 #include "fault_vfs.h"
 #include "test_support.h"
 
-const char *const ts_fault_volatile_columns[] = {"time_us", "hash", "prev_hash", NULL};
+const char *const ts_fault_volatile_columns[] = {
+    "time_us", "hash", "prev_hash",                    /* audit entries, registry changes, alias moves */
+    "created_us", "added_us",                          /* registry and feature view rows */
+    "system_time", "mlops_meta.value",                 /* ingest: the write's system time and its high-water mark */
+    "updated_us",                                      /* drift windows */
+    "\"imported_us\"",                                 /* a JSON key: the import time in origins and audit details */
+    NULL,
+};
 
 /* ---- the VFS --------------------------------------------------------------- */
 
@@ -372,17 +379,45 @@ static void dump_append(char **text, size_t *len, size_t *cap, const char *piece
     *len += n;
 }
 
-static int is_volatile(const char *column)
+/* A column named in ts_fault_volatile_columns alone, or as "table.column". */
+static int is_volatile(const char *table, const char *column)
 {
-    size_t i;
+    size_t i, n = strlen(table);
     for (i = 0; ts_fault_volatile_columns[i]; i++) {
-        if (strcmp(ts_fault_volatile_columns[i], column) == 0)
+        const char *name = ts_fault_volatile_columns[i];
+        if (strcmp(name, column) == 0 || (strncmp(name, table, n) == 0 && name[n] == '.' &&
+                                          strcmp(name + n + 1, column) == 0))
             return 1;
     }
     return 0;
 }
 
-static void dump_query(sqlite3 *raw, const char *sql, int mask, char **text, size_t *len, size_t *cap)
+/* Append `value` with the number after each volatile JSON key in it (a quoted name in the list) read as "?". */
+static void dump_masked_value(char **text, size_t *len, size_t *cap, const char *value)
+{
+    size_t i, size = strlen(value) + 1;
+    char *copy = malloc(size);
+    assert_non_null(copy);
+    memcpy(copy, value, size);
+    for (i = 0; ts_fault_volatile_columns[i]; i++) {
+        const char *key = ts_fault_volatile_columns[i];
+        char *at = copy;
+        while (key[0] == '"' && (at = strstr(at, key)) != NULL) {
+            char *number = at + strlen(key) + strspn(at + strlen(key), ": ");
+            size_t digits = strspn(number, "-0123456789");
+            at = number;
+            if (digits) {
+                *number = '?';
+                memmove(number + 1, number + digits, strlen(number + digits) + 1);
+            }
+        }
+    }
+    dump_append(text, len, cap, copy);
+    free(copy);
+}
+
+/* Append the rows of `sql`; with `table`, its volatile columns and JSON keys read as "?". */
+static void dump_query(sqlite3 *raw, const char *sql, const char *table, char **text, size_t *len, size_t *cap)
 {
     sqlite3_stmt *stmt = NULL;
     int rc, i, n;
@@ -394,7 +429,12 @@ static void dump_query(sqlite3 *raw, const char *sql, int mask, char **text, siz
             const char *name = sqlite3_column_name(stmt, i);
             const unsigned char *value = sqlite3_column_text(stmt, i);
             dump_append(text, len, cap, i ? "|" : "  ");
-            dump_append(text, len, cap, mask && is_volatile(name) ? "?" : value ? (const char *)value : "NULL");
+            if (table && is_volatile(table, name))
+                dump_append(text, len, cap, "?");
+            else if (table && value)
+                dump_masked_value(text, len, cap, (const char *)value);
+            else
+                dump_append(text, len, cap, value ? (const char *)value : "NULL");
         }
         dump_append(text, len, cap, "\n");
     }
@@ -422,9 +462,9 @@ char *ts_db_dump(const char *path, int mask)
         return text;
     if (sqlite3_open_v2(path, &raw, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK)
         fail_msg("dump: cannot open %s: %s", path, sqlite3_errmsg(raw));
-    dump_query(raw, "SELECT 'application_id', application_id FROM pragma_application_id", 0, &text, &len, &cap);
-    dump_query(raw, "SELECT 'user_version', user_version FROM pragma_user_version", 0, &text, &len, &cap);
-    dump_query(raw, "SELECT type, name, tbl_name, sql FROM sqlite_schema ORDER BY type, name", 0, &text, &len, &cap);
+    dump_query(raw, "SELECT 'application_id', application_id FROM pragma_application_id", NULL, &text, &len, &cap);
+    dump_query(raw, "SELECT 'user_version', user_version FROM pragma_user_version", NULL, &text, &len, &cap);
+    dump_query(raw, "SELECT type, name, tbl_name, sql FROM sqlite_schema ORDER BY type, name", NULL, &text, &len, &cap);
     assert_int_equal(sqlite3_prepare_v2(raw, "SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name", -1,
                                         &tables, NULL), SQLITE_OK);
     while (sqlite3_step(tables) == SQLITE_ROW) {
@@ -450,7 +490,7 @@ char *ts_db_dump(const char *path, int mask)
         dump_append(&text, &len, &cap, "table ");
         dump_append(&text, &len, &cap, table);
         dump_append(&text, &len, &cap, "\n");
-        dump_query(raw, sql, mask, &text, &len, &cap);
+        dump_query(raw, sql, mask ? table : NULL, &text, &len, &cap);
     }
     sqlite3_finalize(tables);
     sqlite3_close(raw);
@@ -595,7 +635,33 @@ static void assert_io_failure(const char *name, int rc, int mode, long n)
                  (int)err->dependency_code, err->message);
 }
 
-ts_fault_report ts_fault_each_write(const char *name, const char *path, ts_write_op op, void *ctx)
+/* Length of the line starting at `text`. */
+static int line_length(const char *text)
+{
+    return (int)strcspn(text, "\n");
+}
+
+/*
+ * Fail unless `state` equals `expected`: both dumps go whole to stdout, the
+ * first line that differs into the failure message.
+ */
+static void expect_state(const char *name, const char *what, const char *state, const char *expected)
+{
+    size_t i, line = 0;
+    if (strcmp(state, expected) == 0)
+        return;
+    for (i = 0; state[i] == expected[i]; i++) {
+        if (state[i] == '\n')
+            line = i + 1;
+    }
+    printf("%s: %s\nfound:\n%s\nexpected:\n%s\n", name, what, state, expected);
+    fail_msg("%s: %s; first difference: found \"%.*s\", expected \"%.*s\"", name, what, line_length(state + line),
+             state + line, line_length(expected + line), expected + line);
+}
+
+/* ts_fault_each_write(); with `after_commit`, a failure whose message holds it must have left the state after. */
+static ts_fault_report fault_each_write(const char *name, const char *path, ts_write_op op, void *ctx,
+                                        const char *after_commit)
 {
     static const int modes[] = {TS_FAULT_IOERR, TS_FAULT_FULL, TS_FAULT_SHORT};
     ts_fault_report report = {0};
@@ -607,7 +673,7 @@ ts_fault_report ts_fault_each_write(const char *name, const char *path, ts_write
     for (m = 0; m < sizeof modes / sizeof modes[0]; m++) {
         long n;
         for (n = 1;; n++) {
-            char when[96], *state;
+            char when[96], what[192], *state;
             int rc, injected;
             if (n > 100 * st.points + 1000)
                 fail_msg("%s: %s: the call never completes without a fault", name, mode_name(modes[m]));
@@ -623,28 +689,38 @@ ts_fault_report ts_fault_each_write(const char *name, const char *path, ts_write
             }
             snprintf(when, sizeof when, "after %s at write-class call %ld", mode_name(modes[m]), n);
             if (rc == MLOPS_OK) {
+                snprintf(what, sizeof what, "succeeded %s but left a state other than a clean run's", when);
                 state = settled_dump(name, path, 1, when);
-                if (strcmp(state, st.after_masked) != 0)
-                    fail_msg("%s: succeeded %s but left a state other than a clean run's:\n%s\nexpected:\n%s", name,
-                             when, state, st.after_masked);
+                expect_state(name, what, state, st.after_masked);
                 report.absorbed++;
+            } else if (after_commit && strstr(mlops_error_last()->message, after_commit)) {
+                assert_io_failure(name, rc, modes[m], n);
+                snprintf(what, sizeof what, "failed %s after its commit but left a state other than a clean run's",
+                         when);
+                state = settled_dump(name, path, 1, when);
+                expect_state(name, what, state, st.after_masked);
+                report.committed++;
             } else {
                 assert_io_failure(name, rc, modes[m], n);
+                snprintf(what, sizeof what, "failed %s but changed the database", when);
                 state = settled_dump(name, path, 0, when);
-                if (strcmp(state, st.before) != 0)
-                    fail_msg("%s: failed %s but changed the database:\n%s\nbefore:\n%s", name, when, state,
-                             st.before);
+                expect_state(name, what, state, st.before);
                 report.failures++;
             }
             free(state);
         }
     }
     printf("fault injection: %s: %ld write-class calls per clean run; %ld injected failures left the database "
-           "unchanged, %ld were absorbed (I/O error, disk full, short write at each call)\n",
-           name, report.points, report.failures, report.absorbed);
+           "unchanged, %ld were absorbed, %ld failed after the commit (I/O error, disk full, short write at each "
+           "call)\n", name, report.points, report.failures, report.absorbed, report.committed);
     snapshot_restore(&st.start, path);
     states_free(&st);
     return report;
+}
+
+ts_fault_report ts_fault_each_write(const char *name, const char *path, ts_write_op op, void *ctx)
+{
+    return fault_each_write(name, path, op, ctx, NULL);
 }
 
 /* Run `op` in a child; arm it to die at the Nth write-class call (n > 0) or kill it after `delay` seconds. */
@@ -686,8 +762,12 @@ static void classify_after_kill(ts_fault_report *report, const char *name, const
         report->before++;
     else if (strcmp(state, st->after_masked) == 0)
         report->after++;
-    else
-        fail_msg("%s: %s the database holds neither the state before nor after the call:\n%s", name, when, state);
+    else {
+        char what[192];
+        snprintf(what, sizeof what, "%s the database holds neither the state before nor after the call (compared "
+                 "with after)", when);
+        expect_state(name, what, state, st->after_masked);
+    }
     free(state);
 }
 
@@ -740,4 +820,28 @@ ts_fault_report ts_kill_randomly(const char *name, const char *path, ts_write_op
     snapshot_restore(&st.start, path);
     states_free(&st);
     return report;
+}
+
+ts_fault_report ts_fault_check_path(const char *name, const char *path, ts_write_op op, void *ctx,
+                                    const char *after_commit)
+{
+    const char *text = getenv("MLOPS_TEST_KILL_ITERATIONS");
+    int iterations = text && *text ? atoi(text) : TS_FAULT_RANDOM_KILLS;
+    ts_fault_report total, r;
+
+    total = fault_each_write(name, path, op, ctx, after_commit);
+    if (total.failures == 0)
+        fail_msg("%s: no injected fault made the call fail, so nothing was tested", name);
+    r = ts_kill_each_write(name, path, op, ctx);
+    if (r.before == 0 || r.after == 0)
+        fail_msg("%s: kills at each write left the state before %ld times and after %ld times; expected both",
+                 name, r.before, r.after);
+    total.before = r.before;
+    total.after = r.after;
+    r = ts_kill_randomly(name, path, op, ctx, iterations);
+    total.before += r.before;
+    total.after += r.after;
+    printf("write path: %s: %ld injection points, each failed in 3 modes and killed; %d random kills\n", name,
+           total.points, iterations);
+    return total;
 }

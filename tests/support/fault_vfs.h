@@ -52,6 +52,7 @@ typedef struct ts_fault_report {
     long points;     /* write-class calls of a clean run (injection points per mode) */
     long failures;   /* injected faults after which the call failed and the state was unchanged */
     long absorbed;   /* injected faults the call survived, leaving the state of a clean run */
+    long committed;  /* injected faults after the commit: the call failed, saying so, in the state after */
     long before;     /* kills that left the state before the call */
     long after;      /* kills that left the state after the call */
 } ts_fault_report;
@@ -64,13 +65,36 @@ ts_fault_report ts_kill_each_write(const char *name, const char *path, ts_write_
 ts_fault_report ts_kill_randomly(const char *name, const char *path, ts_write_op op, void *ctx, int iterations);
 
 /*
+ * Random kills of ts_fault_check_path() unless MLOPS_TEST_KILL_ITERATIONS
+ * says otherwise; fewer under AddressSanitizer, where a killed child checks
+ * nothing the normal build does not and each costs several times as much.
+ */
+#if defined(__SANITIZE_ADDRESS__)
+#define TS_FAULT_RANDOM_KILLS 10
+#else
+#define TS_FAULT_RANDOM_KILLS 30
+#endif
+/*
+ * All three runners on one write path, checking that faults made the call
+ * fail and that kills left both states; prints a line with the injection
+ * points covered. Returns the faults' report with the kills' counts added.
+ * A call with work after its commit (forget truncating the log) names the
+ * text of its error message for a failure there in `after_commit`: such a
+ * failure must leave the state after the call; NULL for every other call.
+ */
+ts_fault_report ts_fault_check_path(const char *name, const char *path, ts_write_op op, void *ctx,
+                                    const char *after_commit);
+
+/*
  * Canonical text of the database at `path`, read with SQLite directly (not
  * through the library): application id, schema version, every schema object,
  * then every row of every table in the order of all its columns, values
  * quoted. With `mask`, columns named in ts_fault_volatile_columns (clock
- * readings and the hashes that cover them) read as "?" so that two clean runs
- * of the same call compare equal. An absent or empty file dumps as "".
- * malloc'd.
+ * readings and the hashes that cover them; "column" in every table or
+ * "table.column"), and the number after each JSON key listed there with its
+ * quotes ("\"imported_us\"") in any text value, read as "?" so that two
+ * clean runs of the same call compare equal. An absent or empty file dumps
+ * as "". malloc'd.
  */
 char *ts_db_dump(const char *path, int mask);
 /* NULL-terminated names of the columns whose values differ between two clean runs. */
