@@ -15,5 +15,6 @@
 #include "mlops/train.h"
 
 #include "mlops/serve.h"
+#include "mlops/report.h"
 
 #endif /* MLOPS_H */
