@@ -14,7 +14,7 @@
 #include "fault_vfs.h"
 #include "test_support.h"
 
-const char *const ts_fault_volatile_columns[] = {"time_us", "hash", "prev_hash", NULL};
+const char *const ts_fault_volatile_columns[] = {"time_us", "hash", "prev_hash", "latency_ns_sum", "latency", NULL};
 
 /* ---- the VFS --------------------------------------------------------------- */
 
