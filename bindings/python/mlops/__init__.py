@@ -12,7 +12,8 @@ feel native. It works with and without numpy.
 Subsystems, one module each: :mod:`mlops.features` (:class:`FeatureStore`),
 :mod:`mlops.registry` (:class:`Registry`), :mod:`mlops.train`,
 :mod:`mlops.infer` (:class:`Session`, :class:`Gemm`), :mod:`mlops.drift`
-(:class:`Profile`, tests, reports, windows) and :mod:`mlops.serve` (``Router``).
+(:class:`Profile`, tests, reports, windows), :mod:`mlops.serve` (``Router``)
+and :mod:`mlops.report` (the JSON report and its HTML page).
 
 The shared library is found through ``$MLOPS_LIBRARY``, a source checkout's
 build directory, or the system loader. Failures raise subclasses of
@@ -24,7 +25,7 @@ from .errors import (AlreadyExists, BufferTooSmall, Busy, Conflict, Corrupt, Err
                      InvalidArgument, InvalidState, IOFailure, LimitExceeded, NotFound, OutOfMemory, PolicyRefused,
                      SchemaError, Unsupported)
 from .frame import HAVE_NUMPY, Frame
-from . import drift, features, infer, registry, serve, train
+from . import drift, features, infer, registry, report, serve, train
 from .drift import Profile
 from .features import FeatureStore
 from .infer import Gemm, Session
@@ -32,7 +33,7 @@ from .registry import Registry
 
 __all__ = [
     "open", "Database", "Frame", "HAVE_NUMPY", "version", "Registry", "Session", "Gemm", "FeatureStore", "Profile",
-    "drift", "features", "infer", "registry", "serve", "train",
+    "drift", "features", "infer", "registry", "report", "serve", "train",
     "Error", "InvalidArgument", "NotFound", "AlreadyExists", "Conflict", "Corrupt", "IOFailure", "OutOfMemory",
     "Unsupported", "PolicyRefused", "Busy", "SchemaError", "BufferTooSmall", "FormatError", "LimitExceeded",
     "InvalidState", "InternalError",
