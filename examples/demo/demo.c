@@ -798,8 +798,9 @@ int main(int argc, char **argv)
 
     status = run(&d) == MLOPS_OK ? 0 : 1;
     if (status == 0)
-        printf("\nDone in %.0f s. Explore: mlops --db %s model list; mlops --db %s audit list\n",
-               seconds_since(&d.start), d.db_path, d.db_path);
+        printf("\nDone in %.0f s. Report: %s/report.html. Explore: mlops --db %s report;"
+               " mlops --db %s audit list\n",
+               seconds_since(&d.start), d.dir, d.db_path, d.db_path);
     mlops_db_close(d.db);
     mlops_frame_free(d.transactions);
     mlops_frame_free(d.activity);
