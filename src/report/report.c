@@ -105,17 +105,6 @@ static void put_key_node(mlops__buf *b, const char *key, const mlops__json *node
     put_node(b, node);
 }
 
-static void put_double(mlops__buf *b, double v)
-{
-    char text[40];
-    if (!isfinite(v)) {
-        mlops__buf_puts(b, "null");
-        return;
-    }
-    mlops__format_double(text, sizeof text, v);
-    mlops__buf_puts(b, text);
-}
-
 static void put_time(mlops__buf *b, const char *key, int64_t us)
 {
     char text[40];
@@ -191,7 +180,7 @@ static void put_histogram(mlops__buf *b, const mlops_profile *ref, const mlops_p
     for (i = 0; i <= bins; i++) {
         if (i)
             mlops__buf_putc(b, ',');
-        put_double(b, i == bins ? hi : lo + (hi - lo) * (double)i / (double)bins);
+        mlops__buf_json_double(b, i == bins ? hi : lo + (hi - lo) * (double)i / (double)bins);
     }
     mlops__buf_putc(b, ']');
     for (s = 0; s < 2; s++) {
@@ -201,7 +190,7 @@ static void put_histogram(mlops__buf *b, const mlops_profile *ref, const mlops_p
             double upper = i + 1 == bins ? 1.0 : cdf(side[s], col[s], lo + (hi - lo) * (double)(i + 1) / (double)bins);
             if (i)
                 mlops__buf_putc(b, ',');
-            put_double(b, fmax(upper - below, 0.0));
+            mlops__buf_json_double(b, fmax(upper - below, 0.0));
             below = fmax(upper, below);
         }
         mlops__buf_putc(b, ']');
@@ -471,7 +460,7 @@ int mlops_report_json(char **json_out, mlops_db *db, const char *options_json)
                       "\"requests\":%lld,\"p99_us\":",
                       (long long)totals.models, (long long)totals.versions, (long long)totals.features,
                       (long long)totals.drifted, (long long)totals.requests);
-    put_double(&head, totals.p99_us);
+    mlops__buf_json_double(&head, totals.p99_us);
     mlops__buf_putc(&head, '}');
     mlops__buf_append(&head, b.data, b.len);
     if (o.importance != NULL)

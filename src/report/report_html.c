@@ -129,31 +129,32 @@ static int check_array(const mlops__json *node, const char *path)
 
 /* ---- summary ------------------------------------------------------------------------------------- */
 
-static void card(mlops__buf *b, const char *label)
-{
-    mlops__buf_printf(b, "<div class=\"card\"><div class=\"label\">%s</div><div class=\"value\">", label);
-}
-
 static void put_summary(mlops__buf *b, const mlops__json *summary)
 {
+    /* label, the summary's member, a second member shown as "of N", a unit; counts except for latency */
+    static const char *const cards[5][4] = {{"Models", "models", NULL, NULL},
+                                            {"Versions", "versions", NULL, NULL},
+                                            {"Drifted features", "drifted_features", "features", NULL},
+                                            {"Requests served", "requests", NULL, NULL},
+                                            {"p99 latency", "p99_us", NULL, "\xc2\xb5s"}};
+    size_t i;
     mlops__buf_puts(b, "<section class=\"cards\">");
-    card(b, "Models");
-    integer(b, mlops__json_get(summary, "models"));
-    mlops__buf_puts(b, "</div></div>");
-    card(b, "Versions");
-    integer(b, mlops__json_get(summary, "versions"));
-    mlops__buf_puts(b, "</div></div>");
-    card(b, "Drifted features");
-    integer(b, mlops__json_get(summary, "drifted_features"));
-    mlops__buf_puts(b, " <small>of ");
-    integer(b, mlops__json_get(summary, "features"));
-    mlops__buf_puts(b, "</small></div></div>");
-    card(b, "Requests served");
-    integer(b, mlops__json_get(summary, "requests"));
-    mlops__buf_puts(b, "</div></div>");
-    card(b, "p99 latency");
-    num(b, mlops__json_get(summary, "p99_us"));
-    mlops__buf_puts(b, " <small>\xc2\xb5s</small></div></div></section>");
+    for (i = 0; i < 5; i++) {
+        mlops__buf_printf(b, "<div class=\"card\"><div class=\"label\">%s</div><div class=\"value\">", cards[i][0]);
+        if (cards[i][3] != NULL)
+            num(b, mlops__json_get(summary, cards[i][1]));
+        else
+            integer(b, mlops__json_get(summary, cards[i][1]));
+        if (cards[i][2] != NULL) {
+            mlops__buf_puts(b, " <small>of ");
+            integer(b, mlops__json_get(summary, cards[i][2]));
+            mlops__buf_puts(b, "</small>");
+        }
+        if (cards[i][3] != NULL)
+            mlops__buf_printf(b, " <small>%s</small>", cards[i][3]);
+        mlops__buf_puts(b, "</div></div>");
+    }
+    mlops__buf_puts(b, "</section>");
 }
 
 /* ---- versions and metrics ------------------------------------------------------------------------ */
