@@ -144,36 +144,35 @@ static void put_versions(mlops__buf *b, const mlops__json *list, report_totals *
 
 /* ---- drift --------------------------------------------------------------------------------------- */
 
-/* Fraction of the values of `column` at or below x. */
-static double cdf(const mlops_profile *p, size_t column, double x)
-{
-    double r = 0.0;
-    return mlops_profile_rank(&r, p, column, x) == MLOPS_OK ? r : NAN;
-}
-
 /*
  * Histograms of a numeric column on `bins` equal-width bins spanning the
  * 0.5%..99.5% quantiles of both sides (values outside count in the outer
- * bins), as proportions read from each profile's quantile sketch.
+ * bins), as proportions read from each profile's quantile sketch; null when
+ * a side keeps no quantile sketch or saw no value.
  */
-static void put_histogram(mlops__buf *b, const mlops_profile *ref, const mlops_profile *cur, const char *name,
-                          int64_t bins)
+static int put_histogram(mlops__buf *b, const mlops_profile *ref, const mlops_profile *cur, const char *name,
+                         int64_t bins)
 {
     const mlops_profile *side[2] = {ref, cur};
     static const char *const side_names[2] = {"reference", "current"};
+    static const double bounds[2] = {0.005, 0.995};
     size_t col[2];
-    double q[4], lo, hi;
+    double q[2][2], lo, hi, below, upper;
     int64_t i;
-    int s;
-    if (mlops_profile_column_index(&col[0], ref, name) || mlops_profile_column_index(&col[1], cur, name) ||
-        mlops_profile_quantile(&q[0], ref, col[0], 0.005) || mlops_profile_quantile(&q[1], ref, col[0], 0.995) ||
-        mlops_profile_quantile(&q[2], cur, col[1], 0.005) || mlops_profile_quantile(&q[3], cur, col[1], 0.995)) {
-        mlops_error_clear();
-        mlops__buf_puts(b, "null");
-        return;
-    }
-    lo = fmin(q[0], q[2]);
-    hi = fmax(q[1], q[3]);
+    int s, k, rc;
+    if ((rc = mlops_profile_column_index(&col[0], ref, name)) || (rc = mlops_profile_column_index(&col[1], cur, name)))
+        return rc;
+    for (s = 0; s < 2; s++)
+        for (k = 0; k < 2; k++)
+            if ((rc = mlops_profile_quantile(&q[s][k], side[s], col[s], bounds[k])) == MLOPS_ESTATE) {
+                mlops_error_clear();
+                mlops__buf_puts(b, "null");
+                return MLOPS_OK;
+            } else if (rc) {
+                return rc;
+            }
+    lo = fmin(q[0][0], q[1][0]);
+    hi = fmax(q[0][1], q[1][1]);
     if (!(hi > lo))
         hi = lo + 1.0;
     mlops__buf_puts(b, "{\"edges\":[");
@@ -184,10 +183,12 @@ static void put_histogram(mlops__buf *b, const mlops_profile *ref, const mlops_p
     }
     mlops__buf_putc(b, ']');
     for (s = 0; s < 2; s++) {
-        double below = 0.0;
         mlops__buf_printf(b, ",\"%s\":[", side_names[s]);
-        for (i = 0; i < bins; i++) {
-            double upper = i + 1 == bins ? 1.0 : cdf(side[s], col[s], lo + (hi - lo) * (double)(i + 1) / (double)bins);
+        for (i = 0, below = 0.0; i < bins; i++) {
+            upper = 1.0;
+            if (i + 1 < bins &&
+                (rc = mlops_profile_rank(&upper, side[s], col[s], lo + (hi - lo) * (double)(i + 1) / (double)bins)))
+                return rc;
             if (i)
                 mlops__buf_putc(b, ',');
             mlops__buf_json_double(b, fmax(upper - below, 0.0));
@@ -196,16 +197,18 @@ static void put_histogram(mlops__buf *b, const mlops_profile *ref, const mlops_p
         mlops__buf_putc(b, ']');
     }
     mlops__buf_putc(b, '}');
+    return MLOPS_OK;
 }
 
-static void put_drift_columns(mlops__buf *b, const mlops__json *columns, const mlops_profile *ref,
-                              const mlops_profile *cur, int64_t bins, report_totals *totals)
+static int put_drift_columns(mlops__buf *b, const mlops__json *columns, const mlops_profile *ref,
+                             const mlops_profile *cur, int64_t bins, report_totals *totals)
 {
     static const char *const fields[] = {"kind", "test", "statistic", "p_value", "threshold", "drifted",
                                          "n_ref", "n_cur", NULL};
     size_t i, f;
+    int rc = MLOPS_OK;
     mlops__buf_puts(b, ",\"features\":[");
-    for (i = 0; i < mlops__json_array_size(columns); i++) {
+    for (i = 0; i < mlops__json_array_size(columns) && rc == MLOPS_OK; i++) {
         const mlops__json *c = mlops__json_at(columns, i);
         const char *name = mlops__json_string(mlops__json_get(c, "name"));
         const char *kind = mlops__json_string(mlops__json_get(c, "kind"));
@@ -215,7 +218,7 @@ static void put_drift_columns(mlops__buf *b, const mlops__json *columns, const m
             put_key_node(b, fields[f], mlops__json_get(c, fields[f]));
         mlops__buf_puts(b, ",\"histogram\":");
         if (name != NULL && kind != NULL && strcmp(kind, "numeric") == 0)
-            put_histogram(b, ref, cur, name, bins);
+            rc = put_histogram(b, ref, cur, name, bins);
         else
             mlops__buf_puts(b, "null");
         mlops__buf_putc(b, '}');
@@ -223,6 +226,7 @@ static void put_drift_columns(mlops__buf *b, const mlops__json *columns, const m
         totals->drifted += mlops__json_bool(mlops__json_get(c, "drifted"));
     }
     mlops__buf_putc(b, ']');
+    return rc;
 }
 
 /* Merge the newest `count` windows of `stream` (listed in `windows`, oldest first) into one profile. */
@@ -326,8 +330,8 @@ static int put_drift(mlops__buf *b, mlops_db *db, const char *model, int64_t ver
     put_key_node(b, "rows_reference", mlops__json_get(report, "reference_rows"));
     put_key_node(b, "rows_current", mlops__json_get(report, "current_rows"));
     put_key_node(b, "dataset", mlops__json_get(report, "dataset"));
-    put_drift_columns(b, mlops__json_get(report, "columns"), d.ref, d.cur, o->bins, totals);
-    mlops__buf_putc(b, '}');
+    if ((rc = put_drift_columns(b, mlops__json_get(report, "columns"), d.ref, d.cur, o->bins, totals)) == MLOPS_OK)
+        mlops__buf_putc(b, '}');
 out_free:
     mlops__json_free(report);
     mlops__json_free(d.windows);
@@ -422,7 +426,7 @@ static int put_models(mlops__buf *b, mlops_db *db, const report_opts *o, report_
     mlops__buf_puts(b, ",\"models\":[");
     if (o->model != NULL) {
         rc = put_model(b, db, o->model, o, totals);
-    } else if ((rc = mlops_model_list(&json, db)) == MLOPS_OK && (rc = take_json(&models, json, "model list")) == 0) {
+    } else if ((rc = mlops_model_list(&json, db)) == MLOPS_OK && (rc = take_json(&models, json, "model list")) == MLOPS_OK) {
         for (i = 0; i < mlops__json_array_size(models) && rc == MLOPS_OK; i++) {
             if (i)
                 mlops__buf_putc(b, ',');
@@ -462,11 +466,13 @@ int mlops_report_json(char **json_out, mlops_db *db, const char *options_json)
                       (long long)totals.drifted, (long long)totals.requests);
     mlops__buf_json_double(&head, totals.p99_us);
     mlops__buf_putc(&head, '}');
+    if ((rc = mlops__buf_status(&b, REPORT_SUB)) != MLOPS_OK)
+        goto out_free;
     mlops__buf_append(&head, b.data, b.len);
     if (o.importance != NULL)
         put_key_node(&head, "importance", o.importance);
     mlops__buf_putc(&head, '}');
-    if ((rc = mlops__buf_status(&head, REPORT_SUB)) == MLOPS_OK && (rc = mlops__buf_status(&b, REPORT_SUB)) == 0)
+    if ((rc = mlops__buf_status(&head, REPORT_SUB)) == MLOPS_OK)
         *json_out = mlops__buf_detach(&head, NULL);
 out_free:
     mlops__buf_free(&b);

@@ -283,6 +283,40 @@ static void test_json_report_content(void **state)
     mlops_db_close(db);
 }
 
+/* Without quantile sketches a small-domain column is still tested, but has no histogram. */
+static void test_no_histogram_without_quantiles(void **state)
+{
+    int64_t v1, v2;
+    mlops_db *db = build_db("small.db", &v1, &v2);
+    mlops_profile *ref = NULL, *cur = NULL;
+    void *bytes = NULL;
+    size_t len = 0, i;
+    cJSON *doc;
+    const cJSON *f;
+    (void)state;
+    assert_int_equal(mlops_profile_new(&ref, "{\"columns\": [{\"name\": \"k\", \"kind\": \"numeric\"}],"
+                                             " \"quantiles\": false}"),
+                     MLOPS_OK);
+    assert_int_equal(mlops_profile_new_like(&cur, ref), MLOPS_OK);
+    for (i = 0; i < 300; i++) {
+        float ref_value = (float)(i % 3), cur_value = (float)(i % 2);
+        assert_int_equal(mlops_profile_update_matrix(ref, &ref_value, 1, 1), MLOPS_OK);
+        assert_int_equal(mlops_profile_update_matrix(cur, &cur_value, 1, 1), MLOPS_OK);
+    }
+    assert_int_equal(mlops_profile_serialize(&bytes, &len, ref), MLOPS_OK);
+    assert_int_equal(mlops_version_profile_set(db, MODEL, v1, bytes, len), MLOPS_OK);
+    assert_int_equal(mlops_drift_window_put(db, "small", 0, DAY, cur), MLOPS_OK);
+    doc = report_doc(db, "{\"stream\": \"small\"}", NULL);
+    f = feature(cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(doc, "models"), 0), "drift"), "k");
+    assert_true(cJSON_IsNull(cJSON_GetObjectItem(f, "histogram")));
+    assert_true(cJSON_IsTrue(cJSON_GetObjectItem(f, "drifted")));
+    cJSON_Delete(doc);
+    mlops_free(bytes);
+    mlops_profile_free(ref);
+    mlops_profile_free(cur);
+    mlops_db_close(db);
+}
+
 static void test_html_page(void **state)
 {
     int64_t v1, v2;
@@ -476,16 +510,41 @@ static void test_html_allocation_failures(void **state)
     assert_true(ts_each_allocation_failure(html_call, NULL, (void *)report) > 0);
 }
 
+static int json_call(void *ctx)
+{
+    char *json = NULL;
+    int rc = mlops_report_json(&json, ctx, "{\"stream\": \"live\", \"windows\": 2, \"bins\": 4}");
+    mlops_free(json);
+    return rc;
+}
+
+static void test_json_allocation_failures(void **state)
+{
+    int64_t v1, v2;
+    mlops_db *db = build_db("alloc.db", &v1, &v2);
+    mlops_profile *ref, *cur;
+    (void)state;
+    add_drift(db, v1, &ref, &cur);
+    mlops_profile_free(ref);
+    mlops_profile_free(cur);
+    ts_alloc_install();
+    assert_int_equal(json_call(db), MLOPS_OK); /* the connection caches its statements once */
+    assert_true(ts_each_allocation_failure(json_call, NULL, db) > 10);
+    mlops_db_close(db);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_json_report_content),
+        cmocka_unit_test(test_no_histogram_without_quantiles),
         cmocka_unit_test(test_html_page),
         cmocka_unit_test(test_html_escapes_every_string),
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_damaged_snapshot),
         cmocka_unit_test(test_metrics_log_is_atomic),
         cmocka_unit_test(test_html_allocation_failures),
+        cmocka_unit_test(test_json_allocation_failures),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
