@@ -16,5 +16,6 @@
 #include "mlops/train.h"
 
 #include "mlops/serve.h"
+#include "mlops/report.h"
 
 #endif /* MLOPS_H */

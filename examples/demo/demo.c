@@ -549,6 +549,57 @@ out:
     return rc;
 }
 
+/* Write `text` to DIR/NAME; the path goes to `path`. */
+static int write_output(char *path, size_t cap, const demo *d, const char *name, const char *text)
+{
+    FILE *file;
+    snprintf(path, cap, "%s/%s", d->dir, name);
+    file = fopen(path, "w");
+    if (file == NULL || fputs(text, file) < 0) {
+        if (file)
+            fclose(file);
+        fprintf(stderr, "demo: cannot write %s\n", path);
+        return 1;
+    }
+    return fclose(file) == 0 ? 0 : 1;
+}
+
+/*
+ * The report of the fraud model: versions and metrics, drift of the June
+ * weeks of the served inputs against version 1's training profile, and the
+ * serving metrics both routers stored; as JSON and as one HTML page.
+ */
+static int write_report(demo *d, int64_t reference_version)
+{
+    char options[256], path[4200], *json = NULL, *html = NULL;
+    cJSON *doc;
+    int rc;
+    snprintf(options, sizeof options,
+             "{\"model\": \"fraud\", \"stream\": \"fraud:inputs\", \"reference_version\": %lld, \"windows\": 3,"
+             " \"drift_config\": {\"correction\": \"benjamini_hochberg\", \"drift_share\": 0.3}}",
+             (long long)reference_version);
+    if ((rc = mlops_report_json(&json, d->db, options)) || (rc = mlops_report_html(&html, json))) {
+        mlops_free(json);
+        return fail("building the report");
+    }
+    rc = write_output(path, sizeof path, d, "report.json", json);
+    if (rc == 0 && (rc = write_output(path, sizeof path, d, "report.html", html)) == 0) {
+        doc = cJSON_Parse(json);
+        printf("   %.0f versions, %.0f of %.0f watched features drifting over the last three weeks,"
+               " %.0f requests served (p99 %.1f us)\n",
+               cJSON_GetObjectItem(cJSON_GetObjectItem(doc, "summary"), "versions")->valuedouble,
+               cJSON_GetObjectItem(cJSON_GetObjectItem(doc, "summary"), "drifted_features")->valuedouble,
+               cJSON_GetObjectItem(cJSON_GetObjectItem(doc, "summary"), "features")->valuedouble,
+               cJSON_GetObjectItem(cJSON_GetObjectItem(doc, "summary"), "requests")->valuedouble,
+               cJSON_GetObjectItem(cJSON_GetObjectItem(doc, "summary"), "p99_us")->valuedouble);
+        cJSON_Delete(doc);
+        printf("   report: %s (the same numbers as JSON beside it)\n", path);
+    }
+    mlops_free(html);
+    mlops_free(json);
+    return rc;
+}
+
 static int run(demo *d)
 {
     static const char mlp[] = "{\"type\": \"mlp\", \"hidden\": [32, 16], \"activation\": \"relu\"}";
@@ -639,7 +690,9 @@ static int run(demo *d)
     printf("\n");
     mlops_net_free(net);
     net = NULL;
-    /* A fresh router measures both arms over the same days. */
+    /* A fresh router measures both arms over the same days; the first one's serving metrics are kept. */
+    if ((rc = mlops_router_metrics_log(NULL, router)))
+        return fail("storing the serving metrics");
     mlops_router_close(router);
     router = NULL;
     if ((rc = mlops_alias_set(d->db, "fraud", "canary", v2)) ||
@@ -695,10 +748,13 @@ static int run(demo *d)
         }
         mlops_free(prometheus);
     }
+    if ((rc = mlops_router_metrics_log(NULL, router)))
+        return fail("storing the serving metrics");
     mlops_profile_free(reference);
     mlops_router_close(router);
     free(stats.latency_us);
-    return MLOPS_OK;
+    printf("\n10. Report\n");
+    return write_report(d, v1);
 }
 
 int main(int argc, char **argv)
@@ -742,8 +798,9 @@ int main(int argc, char **argv)
 
     status = run(&d) == MLOPS_OK ? 0 : 1;
     if (status == 0)
-        printf("\nDone in %.0f s. Explore: mlops --db %s model list; mlops --db %s audit list\n",
-               seconds_since(&d.start), d.db_path, d.db_path);
+        printf("\nDone in %.0f s. Report: %s/report.html. Explore: mlops --db %s report;"
+               " mlops --db %s audit list\n",
+               seconds_since(&d.start), d.dir, d.db_path, d.db_path);
     mlops_db_close(d.db);
     mlops_frame_free(d.transactions);
     mlops_frame_free(d.activity);

@@ -226,6 +226,7 @@ extern const cli_command cli_cmd_accuracy;
 extern const cli_command cli_cmd_plan;
 /* Training (cmd_train.c). */
 extern const cli_command cli_cmd_train;
+extern const cli_command cli_cmd_report;
 extern const cli_command cli_cmd_serve_stats;
 
 #endif /* MLOPS_CLI_H */

@@ -61,6 +61,7 @@ static const cli_command *const commands[] = {
     &cli_cmd_plan,
     &cli_cmd_train,
     &cli_cmd_serve_stats,
+    &cli_cmd_report,
 };
 
 #define COMMAND_COUNT (sizeof commands / sizeof commands[0])

@@ -96,6 +96,22 @@ MLOPS_API int mlops_router_metrics_prometheus(char **text_out, mlops_router *rou
 /** The same metrics as a JSON document (docs/serving.md has its format); free with mlops_free(). @thread handle */
 MLOPS_API int mlops_router_metrics_json(char **json_out, mlops_router *router);
 
+/**
+ * Persist what the router counted since its previous call (requests, rows,
+ * errors, latency histogram per arm and version) as snapshots in the
+ * database, in one transaction; a failure stores nothing and the next call
+ * logs the same counts again. `*logged_out` (may be NULL) counts the
+ * snapshots written. @thread handle
+ */
+MLOPS_API int mlops_router_metrics_log(int64_t *logged_out, mlops_router *router);
+/**
+ * Serving metrics of `model` persisted by mlops_router_metrics_log() from
+ * any router or process, summed per version and arm, with latency
+ * percentiles of the merged histogram, as JSON (docs/serving.md); free with
+ * mlops_free(). @thread handle
+ */
+MLOPS_API int mlops_serve_stats_json(char **json_out, mlops_db *db, const char *model);
+
 /* ---- drift monitor ------------------------------------------------------------------------------- */
 
 /** One closed drift window of one arm, borrowed for the duration of the callback. */

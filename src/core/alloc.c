@@ -2,6 +2,7 @@
  * The library's own allocations, routed through an optional host allocator,
  * and the growable buffer built on them.
  */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -188,6 +189,17 @@ void mlops__buf_printf(mlops__buf *buf, const char *fmt, ...)
         mlops__buf_append(buf, large, (size_t)n);
         mlops__free(large);
     }
+}
+
+void mlops__buf_json_double(mlops__buf *buf, double value)
+{
+    char text[40];
+    if (!isfinite(value)) {
+        mlops__buf_puts(buf, "null");
+        return;
+    }
+    mlops__format_double(text, sizeof text, value);
+    mlops__buf_puts(buf, text);
 }
 
 void mlops__buf_json_string(mlops__buf *buf, const char *text)

@@ -68,6 +68,8 @@ void mlops__buf_putc(mlops__buf *buf, char c);
 void mlops__buf_printf(mlops__buf *buf, const char *fmt, ...) MLOPS__PRINTF(2, 3);
 /* Append `text` as a JSON string literal with quotes and escapes. */
 void mlops__buf_json_string(mlops__buf *buf, const char *text);
+/* Append `value` as a JSON number that reads back to the same bits (null when not finite). */
+void mlops__buf_json_double(mlops__buf *buf, double value);
 /* MLOPS_ENOMEM (with a message) if any append failed, else MLOPS_OK. */
 int mlops__buf_status(const mlops__buf *buf, const char *subsystem);
 /* Hand the bytes to the caller (free with mlops_free) and reset the buffer. */

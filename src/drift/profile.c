@@ -833,17 +833,6 @@ int mlops_profile_category_count(uint64_t *out, const mlops_profile *profile, si
     return MLOPS_OK;
 }
 
-static void json_double(mlops__buf *b, double v)
-{
-    char text[40];
-    if (!isfinite(v)) {
-        mlops__buf_puts(b, "null");
-        return;
-    }
-    mlops__format_double(text, sizeof text, v);
-    mlops__buf_puts(b, text);
-}
-
 int mlops_profile_describe(char **json_out, const mlops_profile *profile)
 {
     static const double qs[] = {0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99};
@@ -871,16 +860,16 @@ int mlops_profile_describe(char **json_out, const mlops_profile *profile)
                           (unsigned long long)c->count, (unsigned long long)c->nulls, (unsigned long long)c->nans,
                           (unsigned long long)c->infs);
         mlops__buf_puts(&b, ",\"distinct\":");
-        json_double(&b, st.distinct);
+        mlops__buf_json_double(&b, st.distinct);
         if (c->kind == MLOPS_COLUMN_NUMERIC) {
             mlops__buf_puts(&b, ",\"min\":");
-            json_double(&b, st.min);
+            mlops__buf_json_double(&b, st.min);
             mlops__buf_puts(&b, ",\"max\":");
-            json_double(&b, st.max);
+            mlops__buf_json_double(&b, st.max);
             mlops__buf_puts(&b, ",\"mean\":");
-            json_double(&b, st.mean);
+            mlops__buf_json_double(&b, st.mean);
             mlops__buf_puts(&b, ",\"variance\":");
-            json_double(&b, st.variance);
+            mlops__buf_json_double(&b, st.variance);
             if (c->has_kll && c->kll.n) {
                 mlops__kll_view view;
                 if ((rc = mlops__kll_sorted(&view, &c->kll)))
@@ -888,10 +877,10 @@ int mlops_profile_describe(char **json_out, const mlops_profile *profile)
                 mlops__buf_puts(&b, ",\"quantiles\":{");
                 for (j = 0; j < sizeof qs / sizeof qs[0]; j++) {
                     mlops__buf_printf(&b, "%s\"%g\":", j ? "," : "", qs[j]);
-                    json_double(&b, mlops__kll_view_quantile(&view, qs[j]));
+                    mlops__buf_json_double(&b, mlops__kll_view_quantile(&view, qs[j]));
                 }
                 mlops__buf_puts(&b, "},\"rank_error\":");
-                json_double(&b, st.rank_error);
+                mlops__buf_json_double(&b, st.rank_error);
                 mlops__kll_view_free(&view);
             }
             if (c->nedges) {
@@ -899,7 +888,7 @@ int mlops_profile_describe(char **json_out, const mlops_profile *profile)
                 for (j = 0; j < c->nedges; j++) {
                     if (j)
                         mlops__buf_putc(&b, ',');
-                    json_double(&b, c->edges[j]);
+                    mlops__buf_json_double(&b, c->edges[j]);
                 }
                 mlops__buf_puts(&b, "],\"counts\":[");
                 for (j = 0; j + 1 < c->nedges; j++)
@@ -915,7 +904,7 @@ int mlops_profile_describe(char **json_out, const mlops_profile *profile)
                 mlops__buf_printf(&b, ":%llu", (unsigned long long)c->freq.count[j]);
             }
             mlops__buf_puts(&b, "},\"frequency_error\":");
-            json_double(&b, st.frequency_error);
+            mlops__buf_json_double(&b, st.frequency_error);
         }
         mlops__buf_putc(&b, '}');
     }

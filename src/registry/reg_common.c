@@ -225,17 +225,6 @@ int mlops__reg_metric_latest(double *value, double *ci_low, int *has_ci, mlops_d
     return rc;
 }
 
-static void put_double(mlops__buf *buf, double value)
-{
-    char text[40];
-    if (!isfinite(value)) {
-        mlops__buf_puts(buf, "null");
-        return;
-    }
-    mlops__format_double(text, sizeof text, value);
-    mlops__buf_puts(buf, text);
-}
-
 static void put_int_or_null(mlops__buf *buf, mlops__stmt *stmt, int column)
 {
     if (mlops__stmt_is_null(stmt, column))
@@ -265,11 +254,11 @@ static int version_lists_json(mlops__buf *buf, mlops_db *db, int64_t version_id)
         mlops__buf_printf(buf, "%s{\"name\":", sep);
         mlops__buf_json_string(buf, mlops__stmt_text(stmt, 0));
         mlops__buf_puts(buf, ",\"value\":");
-        put_double(buf, mlops__stmt_double(stmt, 1));
+        mlops__buf_json_double(buf, mlops__stmt_double(stmt, 1));
         mlops__buf_puts(buf, ",\"ci_low\":");
-        put_double(buf, mlops__stmt_is_null(stmt, 2) ? NAN : mlops__stmt_double(stmt, 2));
+        mlops__buf_json_double(buf, mlops__stmt_is_null(stmt, 2) ? NAN : mlops__stmt_double(stmt, 2));
         mlops__buf_puts(buf, ",\"ci_high\":");
-        put_double(buf, mlops__stmt_is_null(stmt, 3) ? NAN : mlops__stmt_double(stmt, 3));
+        mlops__buf_json_double(buf, mlops__stmt_is_null(stmt, 3) ? NAN : mlops__stmt_double(stmt, 3));
         mlops__buf_puts(buf, ",\"dataset\":");
         mlops__buf_json_string(buf, mlops__stmt_text(stmt, 4));
         mlops__buf_printf(buf, ",\"time_us\":%lld}", (long long)mlops__stmt_int64(stmt, 5));

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "serve_int.h"
+#include "../store/store_int.h"
 
 static const char *const arm_names[2] = {"champion", "challenger"};
 
@@ -141,8 +142,7 @@ typedef struct series_sum {
 
 #define LOAD(x) atomic_load_explicit(&(x), memory_order_relaxed)
 
-/* Estimate a quantile from the histogram, linear within the bucket; NaN without data. */
-static double lat_quantile(const uint64_t *buckets, uint64_t total, double q)
+double mlops__serve_lat_quantile(const uint64_t *buckets, uint64_t total, double q)
 {
     double target = q * (double)total, seen = 0.0;
     size_t i;
@@ -223,9 +223,9 @@ static void sum_series(series_sum *out, const mlops_router *r, const serve_serie
         uint64_t total = 0;
         for (i = 0; i < SERVE_LAT_BUCKETS; i++)
             total += out->latency[i];
-        out->p50 = lat_quantile(out->latency, total, 0.50);
-        out->p90 = lat_quantile(out->latency, total, 0.90);
-        out->p99 = lat_quantile(out->latency, total, 0.99);
+        out->p50 = mlops__serve_lat_quantile(out->latency, total, 0.50);
+        out->p90 = mlops__serve_lat_quantile(out->latency, total, 0.90);
+        out->p99 = mlops__serve_lat_quantile(out->latency, total, 0.99);
     }
     quality_of(out, r, s);
 }
@@ -455,7 +455,7 @@ int mlops_router_metrics_prometheus(char **text_out, mlops_router *router)
     return rc;
 }
 
-static void json_key_double(mlops__buf *b, const char *key, double v)
+void mlops__serve_json_key_double(mlops__buf *b, const char *key, double v)
 {
     mlops__buf_printf(b, ",\"%s\":", key);
     put_double(b, v, 1);
@@ -472,7 +472,7 @@ static void json_text(mlops__buf *b, const mlops_router *r, const series_sum *su
     mlops__buf_puts(b, "{\"model\":");
     mlops__buf_json_string(b, r->model);
     mlops__buf_printf(b, ",\"mode\":\"%s\"", modes[r->mode]);
-    json_key_double(b, "share", r->share);
+    mlops__serve_json_key_double(b, "share", r->share);
     mlops__buf_puts(b, ",\"arms\":[");
     for (a = 0; a < 2; a++) {
         if (a)
@@ -502,12 +502,12 @@ static void json_text(mlops__buf *b, const mlops_router *r, const series_sum *su
                           arm_names[s->arm], (long long)s->version, series_live(route, s) ? "true" : "false",
                           (unsigned long long)x->requests, (unsigned long long)x->rows,
                           (unsigned long long)x->errors, (unsigned long long)(x->requests - x->errors));
-        json_key_double(b, "mean", x->requests > x->errors
+        mlops__serve_json_key_double(b, "mean", x->requests > x->errors
                                        ? (double)x->latency_ns_sum * 1e-3 / (double)(x->requests - x->errors)
                                        : NAN);
-        json_key_double(b, "p50", x->p50 * 1e6);
-        json_key_double(b, "p90", x->p90 * 1e6);
-        json_key_double(b, "p99", x->p99 * 1e6);
+        mlops__serve_json_key_double(b, "p50", x->p50 * 1e6);
+        mlops__serve_json_key_double(b, "p90", x->p90 * 1e6);
+        mlops__serve_json_key_double(b, "p99", x->p99 * 1e6);
         mlops__buf_puts(b, "},\"classes\":{");
         for (k = 0, a = 0; k <= SERVE_MAX_CLASSES; k++) {
             if (x->classes[k] == 0)
@@ -528,15 +528,15 @@ static void json_text(mlops__buf *b, const mlops_router *r, const series_sum *su
         mlops__buf_printf(b, "],\"shadow\":{\"rows\":%llu,\"disagreements\":%llu,\"errors\":%llu",
                           (unsigned long long)x->shadow_rows, (unsigned long long)x->shadow_disagree,
                           (unsigned long long)x->shadow_errors);
-        json_key_double(b, "disagreement", x->shadow_rows ? (double)x->shadow_disagree / (double)x->shadow_rows
+        mlops__serve_json_key_double(b, "disagreement", x->shadow_rows ? (double)x->shadow_disagree / (double)x->shadow_rows
                                                           : NAN);
-        json_key_double(b, "mean_abs_diff",
+        mlops__serve_json_key_double(b, "mean_abs_diff",
                         x->shadow_abs_count ? x->shadow_abs_sum / (double)x->shadow_abs_count : NAN);
         mlops__buf_printf(b, "},\"quality\":{\"metric\":\"%s\",\"outcomes\":%llu",
                           x->classification ? "accuracy" : "rmse", (unsigned long long)x->n);
-        json_key_double(b, "value", x->value);
-        json_key_double(b, "ci_low", x->ci_low);
-        json_key_double(b, "ci_high", x->ci_high);
+        mlops__serve_json_key_double(b, "value", x->value);
+        mlops__serve_json_key_double(b, "ci_low", x->ci_low);
+        mlops__serve_json_key_double(b, "ci_high", x->ci_high);
         mlops__buf_printf(b, "},\"drift\":{\"windows\":%llu,\"detections\":%llu,\"dataset\":%s,\"prediction\":%s}}",
                           (unsigned long long)atomic_load(&((serve_series *)s)->drift_windows),
                           (unsigned long long)atomic_load(&((serve_series *)s)->drift_detections),
@@ -594,5 +594,79 @@ int mlops_router_quality_log(int64_t *logged_out, mlops_router *router, const ch
     pthread_mutex_unlock(&router->ctl);
     if (logged_out)
         *logged_out = logged;
+    return rc;
+}
+
+/* ---- persisted snapshots ------------------------------------------------------------------------- */
+
+/* Insert what `x` counted since the series' last snapshot, inside the caller's transaction. */
+static int snapshot_insert(mlops_router *r, const serve_series *s, const series_sum *x, int64_t now_us)
+{
+    mlops__stmt *st = NULL;
+    mlops__buf latency;
+    size_t k;
+    int rc;
+    mlops__buf_init(&latency);
+    for (k = 0; k < SERVE_LAT_BUCKETS; k++)
+        mlops__buf_printf(&latency, "%c%llu", k ? ',' : '[',
+                          (unsigned long long)(x->latency[k] - s->logged_latency[k]));
+    mlops__buf_putc(&latency, ']');
+    if ((rc = mlops__buf_status(&latency, SERVE_SUB)) ||
+        (rc = mlops__db_prepare(&st, r->db,
+                                "INSERT INTO serve_metrics(model, version, arm, time_us, requests, rows, errors, "
+                                "latency_ns_sum, latency) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)")))
+        goto out_free;
+    if (!(rc = mlops__stmt_bind_text(st, 1, r->model, strlen(r->model))) &&
+        !(rc = mlops__stmt_bind_int64(st, 2, s->version)) &&
+        !(rc = mlops__stmt_bind_text(st, 3, arm_names[s->arm], strlen(arm_names[s->arm]))) &&
+        !(rc = mlops__stmt_bind_int64(st, 4, now_us)) &&
+        !(rc = mlops__stmt_bind_int64(st, 5, (int64_t)(x->requests - s->logged_requests))) &&
+        !(rc = mlops__stmt_bind_int64(st, 6, (int64_t)(x->rows - s->logged_rows))) &&
+        !(rc = mlops__stmt_bind_int64(st, 7, (int64_t)(x->errors - s->logged_errors))) &&
+        !(rc = mlops__stmt_bind_int64(st, 8, (int64_t)(x->latency_ns_sum - s->logged_ns))) &&
+        !(rc = mlops__stmt_bind_text(st, 9, latency.data, latency.len)))
+        rc = mlops__stmt_step(st) == MLOPS_DONE ? MLOPS_OK : mlops__error_prefix("storing serving metrics");
+    mlops__stmt_release(st);
+out_free:
+    mlops__buf_free(&latency);
+    return rc;
+}
+
+int mlops_router_metrics_log(int64_t *logged_out, mlops_router *router)
+{
+    series_sum *sums = NULL;
+    serve_series *s;
+    size_t n = 0, i;
+    int64_t logged = 0, now_us = mlops__now_us();
+    int rc;
+    if (logged_out)
+        *logged_out = 0;
+    if (router == NULL)
+        return mlops__error_null(SERVE_SUB, "mlops_router_metrics_log", "router");
+    pthread_mutex_lock(&router->ctl);
+    if ((rc = collect(&sums, &n, router)) != MLOPS_OK)
+        goto out_unlock;
+    if ((rc = mlops__tx_begin(router->db)) != MLOPS_OK)
+        goto out_unlock;
+    for (s = router->series, i = 0; s != NULL && rc == MLOPS_OK; s = s->next, i++)
+        if (sums[i].requests != s->logged_requests && (rc = snapshot_insert(router, s, &sums[i], now_us)) == MLOPS_OK)
+            logged++;
+    if ((rc = mlops__tx_end(router->db, rc)) != MLOPS_OK) {
+        mlops__error_prefix("router \"%s\"", router->model);
+        goto out_unlock;
+    }
+    /* committed: the next snapshot starts from these totals */
+    for (s = router->series, i = 0; s != NULL; s = s->next, i++) {
+        s->logged_requests = sums[i].requests;
+        s->logged_rows = sums[i].rows;
+        s->logged_errors = sums[i].errors;
+        s->logged_ns = sums[i].latency_ns_sum;
+        memcpy(s->logged_latency, sums[i].latency, sizeof s->logged_latency);
+    }
+    if (logged_out)
+        *logged_out = logged;
+out_unlock:
+    pthread_mutex_unlock(&router->ctl);
+    mlops__free(sums);
     return rc;
 }

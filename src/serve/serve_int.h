@@ -67,6 +67,9 @@ typedef struct serve_series {
     serve_quality quality;
     atomic_int drift_dataset, drift_prediction;
     atomic_uint_least64_t drift_windows, drift_detections;
+    /* totals at the last mlops_router_metrics_log(), under the control mutex */
+    uint64_t logged_requests, logged_rows, logged_errors, logged_ns;
+    uint64_t logged_latency[SERVE_LAT_BUCKETS];
 } serve_series;
 
 /* One live profile shard fed by the threads that map to it, behind a try-lock. */
@@ -166,6 +169,10 @@ double mlops__serve_load_double(const atomic_uint_least64_t *bits);
 /* Index of the latency bucket of `ns` and the upper bound (seconds) of bucket `i` (INFINITY for the last). */
 size_t mlops__serve_lat_bucket(uint64_t ns);
 double mlops__serve_lat_upper(size_t i);
+/* Quantile `q` of a latency histogram of `total` calls, in seconds, linear within the bucket; NaN without data. */
+double mlops__serve_lat_quantile(const uint64_t *buckets, uint64_t total, double q);
+/* Append `,"key":v` to a JSON text (null when v is not finite). */
+void mlops__serve_json_key_double(mlops__buf *b, const char *key, double v);
 /* Argmax of a row. */
 size_t mlops__serve_argmax(const float *row, size_t n);
 

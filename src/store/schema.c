@@ -243,11 +243,33 @@ static const char migration_drift_windows[] =
     "  CHECK (end_us > start_us)"
     ") STRICT;";
 
+/*
+ * 5: serving: snapshots of a router's counters per model, version and arm
+ * (mlops_router_metrics_log), each holding what was counted since the
+ * previous snapshot of that router, with the latency histogram's bucket
+ * counts as a JSON array (buckets of src/serve/serve_int.h).
+ */
+static const char migration_serve_metrics[] =
+    "CREATE TABLE serve_metrics ("
+    "  id INTEGER PRIMARY KEY,"
+    "  model TEXT NOT NULL,"
+    "  version INTEGER NOT NULL,"
+    "  arm TEXT NOT NULL,"
+    "  time_us INTEGER NOT NULL,"
+    "  requests INTEGER NOT NULL,"
+    "  rows INTEGER NOT NULL,"
+    "  errors INTEGER NOT NULL,"
+    "  latency_ns_sum INTEGER NOT NULL,"
+    "  latency TEXT NOT NULL"
+    ") STRICT;"
+    "CREATE INDEX serve_metrics_model ON serve_metrics(model, version, arm);";
+
 static const char *const migrations[] = {
     migration_core,
     migration_registry,
     migration_features,
     migration_drift_windows,
+    migration_serve_metrics,
 };
 
 #define MIGRATION_COUNT ((int32_t)(sizeof migrations / sizeof migrations[0]))

@@ -207,6 +207,23 @@ expect 0 "accuracy 0.97 [0.95, 0.98]" -- --db "$reg" serve-stats digits
 expect 0 "\"windows\": 1, \"rows\": 200" -- --db "$reg" --json serve-stats digits
 expect 1 "model \"ghost\" not found" -- --db "$reg" serve-stats ghost
 expect 2 "serve-stats" -- --db "$reg" serve-stats
+
+# report: the same window against version 1's reference profile, as a summary, JSON and an HTML page.
+expect 0 "drift on serve:digits:1" -- --db "$reg" report --model digits --reference 1 --html "$work/report.html"
+if ! grep -q "<!DOCTYPE html>" "$work/report.html" || grep -q "<script" "$work/report.html"; then
+    echo "FAIL: mlops report --html wrote no self-contained page"
+    failures=$((failures + 1))
+fi
+expect 0 "\"report\":\"mlops\"" -- --db "$reg" --json report --model digits --reference production
+printf '{"method": "permutation", "features": [{"name": "p0", "importance": 0.25}]}' > "$work/importance.json"
+expect 0 "\"importance\":{\"method\":\"permutation\"" -- --db "$reg" --json report --model digits \
+    --importance "$work/importance.json"
+printf '[1]' > "$work/badimportance.json"
+expect 1 "\$.importance: expected an object" -- --db "$reg" report --importance "$work/badimportance.json"
+expect 1 "model \"ghost\" not found" -- --db "$reg" report --model ghost
+expect 1 "\$.windows" -- --db "$reg" report --windows 0
+expect 2 "--windows" -- --db "$reg" report --windows many
+expect 2 "unexpected argument" -- --db "$reg" report digits
 expect 2 "--start and --end give the window" -- --db "$reg" drift record live "$work/ref.csv"
 expect 0 "2026-01-08T00:00:00" -- --db "$reg" drift windows live
 expect 0 "\"rows\":200" -- --db "$reg" --json drift windows live --from 2026-01-08T00:00:00Z

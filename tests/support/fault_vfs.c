@@ -19,6 +19,7 @@ const char *const ts_fault_volatile_columns[] = {
     "created_us", "added_us",                          /* registry and feature view rows */
     "system_time", "mlops_meta.value",                 /* ingest: the write's system time and its high-water mark */
     "updated_us",                                      /* drift windows */
+    "latency_ns_sum", "latency",                       /* persisted serving metrics */
     "\"imported_us\"",                                 /* a JSON key: the import time in origins and audit details */
     NULL,
 };

@@ -340,6 +340,12 @@ _declare("mlops_router_drift_flush", c_int, c_void_p)
 _declare("mlops_router_on_drift", c_int, c_void_p, c_void_p, c_void_p)
 _declare("mlops_router_outcome", c_int, c_void_p, c_char_p, c_double)
 _declare("mlops_router_quality_log", c_int, P(c_int64), c_void_p, c_char_p)
+_declare("mlops_router_metrics_log", c_int, P(c_int64), c_void_p)
+_declare("mlops_serve_stats_json", c_int, P(c_void_p), c_void_p, c_char_p)
+
+# report.h
+_declare("mlops_report_json", c_int, P(c_void_p), c_void_p, c_char_p)
+_declare("mlops_report_html", c_int, P(c_void_p), c_char_p)
 
 
 def check_version() -> None:

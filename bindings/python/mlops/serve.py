@@ -120,6 +120,16 @@ class Router(Handle):
                                                None if dataset is None else dataset.encode()))
         return logged.value
 
+    def log_metrics(self) -> int:
+        """Persist what was counted since the previous call (requests, errors, latency) in the database.
+
+        Returns the number of snapshots written (one per arm and version that
+        served since); :func:`stats` and :mod:`mlops.report` read them back.
+        """
+        logged = ctypes.c_int64()
+        raise_for(lib.mlops_router_metrics_log(ctypes.byref(logged), self._p))
+        return logged.value
+
     def on_drift(self, callback: Optional[Callable[[Dict[str, Any]], None]]) -> None:
         """Call ``callback(event)`` for each window with drift (None: stop); it may run on the router's thread.
 
@@ -151,3 +161,11 @@ class Router(Handle):
         """Stop the background thread, flush drift windows and free the router; calling it again does nothing."""
         super().close()
         self._callback = None
+
+
+def stats(db: Database, model: str) -> Dict[str, Any]:
+    """Serving metrics of ``model`` persisted by routers, summed per version and arm, with latency percentiles."""
+    if not isinstance(db, Database):
+        raise InvalidArgument(f"stats needs a Database, got {type(db).__name__}", -1)
+    out = ctypes.c_void_p()
+    return take_json(lib.mlops_serve_stats_json(ctypes.byref(out), db._p, model.encode()), out)
