@@ -1,4 +1,5 @@
-/*
+/**
+ * @file
  * libmlops: reports. One JSON document gathering what the database knows of
  * a model — versions with their metrics and intervals, drift of the recent
  * live windows against a version's reference profile with histograms of
