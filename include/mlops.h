@@ -15,5 +15,6 @@
 #include "mlops/train.h"
 
 #include "mlops/serve.h"
+#include "mlops/explain.h"
 
 #endif /* MLOPS_H */
