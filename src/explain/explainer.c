@@ -659,15 +659,13 @@ int mlops_explain_gradient(float *gradients, size_t capacity, mlops_explainer *e
 }
 
 /* ---- JSON -------------------------------------------------------------------------- */
+/* A float32 result with the 9 significant digits that identify it (null when not finite). */
 static void put_number(mlops__buf *buf, double value)
 {
-    char text[40];
-    if (isfinite(value)) {
-        mlops__format_double(text, sizeof text, value);
-        mlops__buf_puts(buf, text);
-    } else {
+    if (isfinite(value))
+        mlops__buf_printf(buf, "%.9g", value);
+    else
         mlops__buf_puts(buf, "null");
-    }
 }
 
 static void put_floats(mlops__buf *buf, const float *values, size_t n)
