@@ -28,8 +28,8 @@ int mlops__grad_check(const mlops__grad *grad);
  */
 int mlops__grad_forward(const float **out, mlops__grad *grad, const float *x, size_t rows);
 /*
- * After a forward run: dx (rows x features) = d y[r][output] / d x[r] for
- * each row r. mlops__grad_check() must have passed.
+ * After a successful forward run: dx (rows x features) = d y[r][output] /
+ * d x[r] for each row r. mlops__grad_check() must have passed.
  */
 int mlops__grad_backward(float *dx, mlops__grad *grad, size_t output);
 

@@ -607,6 +607,23 @@ static void test_errors(void **state)
     ts_assert_error(mlops_explain_gradient(out, 32, ex, x, 1), MLOPS_EUNSUPPORTED, "(QuantizeLinear) has no derivative");
     assert_int_equal(mlops_explain_rows(out, NULL, NULL, NULL, 32, ex, x, 1), MLOPS_OK);
     mlops_explainer_free(ex);
+    /* models the explainer refuses, by what it refuses */
+    {
+        static const char *const refused[][3] = {
+            {"refused_fixed_batch", NULL, "first dimension is the batch"},
+            {"refused_int_output", NULL, "first output \"y\" is int64, not float"},
+            {"refused_cast_int", "{\"method\":\"integrated_gradients\"}", "(Cast) has no derivative: its output is not float"},
+            {"refused_matmul3d", "{\"method\":\"integrated_gradients\"}", "(MatMul) has no derivative for inputs of rank other than 2"},
+            {"refused_layer_norm_scale", "{\"method\":\"integrated_gradients\"}",
+             "(LayerNormalization) has no derivative with respect to its parameters"},
+        };
+        size_t i;
+        for (i = 0; i < sizeof refused / sizeof refused[0]; i++) {
+            mlops_session *session = open_model(refused[i][0], NULL);
+            expect_open_error(session, refused[i][1], NULL, 0, MLOPS_EUNSUPPORTED, refused[i][2]);
+            mlops_session_free(session);
+        }
+    }
     /* calls */
     assert_int_equal(mlops_explainer_open(&ex, linear, NULL, x, 4), MLOPS_OK);
     ts_assert_error(mlops_explain_rows(NULL, NULL, NULL, NULL, 32, ex, x, 1), MLOPS_EINVAL, "attributions");

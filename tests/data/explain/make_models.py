@@ -10,6 +10,8 @@
                    outputs: every op a session runs that has a derivative
   rowwise.onnx     MatMul and Gemm of a row with itself (both inputs variable; one row)
   quantized.onnx   QuantizeLinear + DequantizeLinear before a Gemm (no derivative)
+  refused_*.onnx   models an explainer refuses: a fixed batch, an int64 output, a Cast to int64 on the
+                   path, a batched MatMul of variables, a LayerNorm scale computed from the input
 
 Run with Debian's interpreter: /usr/bin/python3 tests/data/explain/make_models.py (python3-onnx, python3-numpy).
 """
@@ -142,11 +144,43 @@ def rowwise_and_quantized():
         tensor("w", RNG.normal(0, 1, (4, 2))), tensor("b", [0.0, 0.1])], 4, 2)
 
 
+def refused():
+    gemm = [tensor("w", RNG.normal(0, 1, (4, 2))), tensor("b", [0.0, 0.1])]
+    graph = helper.make_graph(
+        [helper.make_node("Gemm", ["x", "w", "b"], ["y"])], "refused_fixed_batch",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [3, 4])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [3, 2])], gemm)
+    fixed = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    fixed.ir_version = 8
+    onnx.save(fixed, os.path.join(HERE, "refused_fixed_batch.onnx"))
+    graph = helper.make_graph(
+        [helper.make_node("Gemm", ["x", "w", "b"], ["z"]), helper.make_node("Cast", ["z"], ["y"], to=TensorProto.INT64)],
+        "refused_int_output",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 4])],
+        [helper.make_tensor_value_info("y", TensorProto.INT64, ["N", 2])], gemm)
+    integer = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    integer.ir_version = 8
+    onnx.save(integer, os.path.join(HERE, "refused_int_output.onnx"))
+    save("refused_cast_int", [helper.make_node("Cast", ["x"], ["i"], to=TensorProto.INT64),
+                              helper.make_node("Cast", ["i"], ["f"], to=TensorProto.FLOAT),
+                              helper.make_node("Gemm", ["f", "w", "b"], ["y"])], gemm, 4, 2)
+    save("refused_matmul3d", [helper.make_node("Reshape", ["x", "shape"], ["t"]),
+                              helper.make_node("MatMul", ["t", "t"], ["u"]),
+                              helper.make_node("Flatten", ["u"], ["f"], axis=1),
+                              helper.make_node("Gemm", ["f", "w", "b"], ["y"])],
+         gemm + [ints("shape", [-1, 2, 2])], 4, 2)
+    save("refused_layer_norm_scale", [helper.make_node("Reshape", ["x", "shape"], ["s"]),
+                                      helper.make_node("LayerNormalization", ["x", "s"], ["n"], axis=-1),
+                                      helper.make_node("Gemm", ["n", "w", "b"], ["y"])],
+         gemm + [ints("shape", [4])], 4, 2, opset=17)
+
+
 def main():
     linear_models()
     mlps()
     op_models()
     rowwise_and_quantized()
+    refused()
 
 
 if __name__ == "__main__":
