@@ -182,36 +182,50 @@ static void unary_backward(const mlops__step *step, const float *x, const float 
     }
 }
 
+/* One run along the last dimension of a broadcast binary op: the shares of n output elements. */
+static void binary_run(mlops__op op, const float *a, int64_t sa, const float *b, int64_t sb, const float *gy,
+                       float *ga, float *gb, int64_t n)
+{
+    int64_t i;
+    switch (op) {
+    case MLOPS__OP_ADD:
+    case MLOPS__OP_SUB: {
+        float sign = op == MLOPS__OP_ADD ? 1.0f : -1.0f;
+        for (i = 0; ga != NULL && i < n; i++)
+            ga[i * sa] += gy[i];
+        for (i = 0; gb != NULL && i < n; i++)
+            gb[i * sb] += sign * gy[i];
+        break;
+    }
+    case MLOPS__OP_MUL:
+        for (i = 0; ga != NULL && i < n; i++)
+            ga[i * sa] += gy[i] * b[i * sb];
+        for (i = 0; gb != NULL && i < n; i++)
+            gb[i * sb] += gy[i] * a[i * sa];
+        break;
+    default:
+        for (i = 0; ga != NULL && i < n; i++)
+            ga[i * sa] += gy[i] / b[i * sb];
+        for (i = 0; gb != NULL && i < n; i++)
+            gb[i * sb] -= gy[i] * a[i * sa] / (b[i * sb] * b[i * sb]);
+        break;
+    }
+}
+
 /* Add, Sub, Mul, Div with broadcasting: each output element sends its share back to the elements it read. */
 static void binary_backward(const mlops__step *step, const mlops__tensor *a, const mlops__tensor *b,
                             const mlops__tensor *y, const float *gy, float *ga, float *gb)
 {
     int64_t sa[MLOPS__MAX_RANK], sb[MLOPS__MAX_RANK], idx[MLOPS__MAX_RANK] = {0}, ia = 0, ib = 0;
-    size_t e, n = count_of(y);
-    const float *av = a->data, *bv = b->data;
+    int32_t r = y->rank;
+    int64_t inner = r > 0 ? y->dims[r - 1] : 1, outer = inner > 0 ? (int64_t)count_of(y) / inner : 0, o;
     mlops__broadcast_strides(sa, a, y);
     mlops__broadcast_strides(sb, b, y);
-    for (e = 0; e < n; e++) {
-        float g = gy[e], x = av[ia], z = bv[ib];
-        switch (step->op) {
-        case MLOPS__OP_ADD:
-            if (ga != NULL) ga[ia] += g;
-            if (gb != NULL) gb[ib] += g;
-            break;
-        case MLOPS__OP_SUB:
-            if (ga != NULL) ga[ia] += g;
-            if (gb != NULL) gb[ib] -= g;
-            break;
-        case MLOPS__OP_MUL:
-            if (ga != NULL) ga[ia] += g * z;
-            if (gb != NULL) gb[ib] += g * x;
-            break;
-        default:
-            if (ga != NULL) ga[ia] += g / z;
-            if (gb != NULL) gb[ib] -= g * x / (z * z);
-            break;
-        }
-        mlops__index_next(idx, &ia, &ib, sa, sb, y->dims, y->rank - 1);
+    for (o = 0; o < outer; o++) {
+        binary_run(step->op, (const float *)a->data + ia, r > 0 ? sa[r - 1] : 0, (const float *)b->data + ib,
+                   r > 0 ? sb[r - 1] : 0, gy + o * inner, ga != NULL ? ga + ia : NULL, gb != NULL ? gb + ib : NULL,
+                   inner);
+        mlops__index_next(idx, &ia, &ib, sa, sb, y->dims, r - 2);
     }
 }
 

@@ -740,27 +740,42 @@ void mlops__linear_run_fp32(const mlops__linear *layer, const float *x, size_t m
     apply_act(&layer->epilogue, y, m * n);
 }
 
-/* The activation's derivative at each pre-activation pre[i] (or read from its output y[i]), times dy[i]. */
+/* d[i] = dy[i] times the activation's derivative at pre-activation pre[i] (or read from its output y[i]); no
+ * activation leaves d alone (the caller uses dy itself). */
 static void act_backward(const mlops__epilogue *epi, const float *pre, const float *y, const float *dy, float *d,
                          size_t n)
 {
     size_t i;
-    for (i = 0; i < n; i++) {
-        float v = y[i], g;
-        switch (epi->act) {
-        case MLOPS__ACT_RELU: g = v > 0.0f ? 1.0f : 0.0f; break;
-        case MLOPS__ACT_LEAKY_RELU: g = pre[i] > 0.0f ? 1.0f : epi->alpha; break;
-        case MLOPS__ACT_SIGMOID: g = v * (1.0f - v); break;
-        case MLOPS__ACT_TANH: g = 1.0f - v * v; break;
-        case MLOPS__ACT_CLIP: g = pre[i] >= epi->alpha && pre[i] <= epi->beta ? 1.0f : 0.0f; break;
-        case MLOPS__ACT_GELU: {
+    switch (epi->act) {
+    case MLOPS__ACT_RELU:
+        for (i = 0; i < n; i++)
+            d[i] = y[i] > 0.0f ? dy[i] : 0.0f;
+        break;
+    case MLOPS__ACT_LEAKY_RELU:
+        for (i = 0; i < n; i++)
+            d[i] = pre[i] > 0.0f ? dy[i] : dy[i] * epi->alpha;
+        break;
+    case MLOPS__ACT_SIGMOID:
+        for (i = 0; i < n; i++)
+            d[i] = dy[i] * y[i] * (1.0f - y[i]);
+        break;
+    case MLOPS__ACT_TANH:
+        for (i = 0; i < n; i++)
+            d[i] = dy[i] * (1.0f - y[i] * y[i]);
+        break;
+    case MLOPS__ACT_CLIP:
+        for (i = 0; i < n; i++)
+            d[i] = pre[i] >= epi->alpha && pre[i] <= epi->beta ? dy[i] : 0.0f;
+        break;
+    case MLOPS__ACT_GELU:
+        for (i = 0; i < n; i++) {
             double p = pre[i];
-            g = (float)(0.5 * (1.0 + erf(p / sqrt(2.0))) + p * exp(-0.5 * p * p) / sqrt(2.0 * 3.14159265358979323846));
-            break;
+            d[i] = dy[i] * (float)(0.5 * (1.0 + erf(p / sqrt(2.0))) +
+                                   p * exp(-0.5 * p * p) / sqrt(2.0 * 3.14159265358979323846));
         }
-        default: g = 1.0f; break;
-        }
-        d[i] = dy[i] * g;
+        break;
+    case MLOPS__ACT_NONE:
+        break;
     }
 }
 
@@ -782,8 +797,9 @@ void mlops__linear_backward_fp32(const mlops__linear *layer, const float *x, con
         sgemm_rows(x, layer->w, pre, m, k, n, 1.0f);
     }
     act_backward(&layer->epilogue, pre, y, dy, d, m * n);
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (blasint)m, (blasint)k, (blasint)n, 1.0f, d, (blasint)n,
-                layer->w, (blasint)n, 1.0f, dx, (blasint)k);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (blasint)m, (blasint)k, (blasint)n, 1.0f,
+                layer->epilogue.act == MLOPS__ACT_NONE ? dy : d, (blasint)n, layer->w, (blasint)n, 1.0f, dx,
+                (blasint)k);
 }
 
 static int op_linear_shape(const mlops__step *step, const tensor *x, tensor *y)
