@@ -36,14 +36,14 @@ typedef struct mlops_explainer mlops_explainer;
  * "zeros", the default without; or an array of one value per feature),
  * "steps" (integrated gradients, 1..100000, default 256), "rule"
  * ("trapezoid" default, "midpoint"), "samples" (KernelSHAP coalitions,
- * 2..10000000, default 2048), "seed" (default 0), "scale" (linear: "logit"
- * default, or "probability"), "features" (one name per feature; default the
- * input's name with the index when the input holds one feature, else "x0",
+ * 4..10000000, default 2048), "seed" (default 0), "scale" (linear: "logit"
+ * default, or "probability"), "features" (one name per feature; default "x0",
  * "x1", ...). `background` (rows x features floats, copied; may be NULL
  * with 0 rows) is required by KernelSHAP and by the baseline "mean".
- * Errors: MLOPS_EFORMAT (options, with their $.path), MLOPS_EINVAL (widths,
- * missing background), MLOPS_EUNSUPPORTED (the model, or an op without a
- * derivative, named). Free with mlops_explainer_free(). @thread any
+ * Errors: MLOPS_EFORMAT (options, with their $.path), MLOPS_EINVAL (missing
+ * background, probability scale without Sigmoid or Softmax),
+ * MLOPS_EUNSUPPORTED (the model, or an op without a derivative, named).
+ * Free with mlops_explainer_free(). @thread any
  */
 MLOPS_API int mlops_explainer_open(mlops_explainer **out, const mlops_session *session, const char *options_json,
                                    const float *background, size_t background_rows);
