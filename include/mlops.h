@@ -17,5 +17,6 @@
 
 #include "mlops/serve.h"
 #include "mlops/report.h"
+#include "mlops/explain.h"
 
 #endif /* MLOPS_H */

@@ -96,6 +96,24 @@ int cli_parse_time(int64_t *out, const cli_command *command, const char *what, c
 int cli_resolve(char *model, size_t cap, int64_t *version_out, mlops_db *db, const cli_command *command,
                 const char *reference);
 
+/* ---- models and their input rows (cmd_infer.c) ---- */
+/* Session options for --precision (NULL: the library's default, fp32); usage error when unknown. */
+int cli_precision_options(cli_buf *options, const cli_command *command, const char *precision);
+/*
+ * Open a session on MODEL: an ONNX file, or when no such file exists and
+ * MODEL names a version (NAME@REF), that version opened from the registry
+ * (mlops_session_open_registry).
+ */
+int cli_open_model(mlops_session **out, const cli_context *ctx, const cli_command *command, const char *model,
+                   const char *options, const mlops_frame *calibration);
+/*
+ * Split the rows' columns: numeric ones not named in `exclude` (comma list)
+ * form the model input in order; the others are carried along (`carried` may be NULL).
+ */
+int cli_split_columns(mlops_frame **input, mlops_frame **carried, const mlops_frame *rows, const char *exclude);
+/* The input as a dense float matrix (malloc'd) after checking its width against the session's; NULL after printing. */
+float *cli_input_matrix(const mlops_session *session, const mlops_frame *input, const char *path);
+
 /* The library's JSON documents, read for human output. */
 #define CLI_JSON_NULL 1
 #define CLI_JSON_BOOL 2
@@ -224,6 +242,7 @@ extern const cli_command cli_cmd_drift_trend;
 extern const cli_command cli_cmd_predict;
 extern const cli_command cli_cmd_accuracy;
 extern const cli_command cli_cmd_plan;
+extern const cli_command cli_cmd_explain;
 /* Training (cmd_train.c). */
 extern const cli_command cli_cmd_train;
 extern const cli_command cli_cmd_report;

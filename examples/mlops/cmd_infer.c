@@ -10,8 +10,7 @@
 
 #define BATCH_ROWS 1024
 
-/* Session options for --precision (NULL: the library's default, fp32). */
-static int precision_options(cli_buf *options, const cli_command *command, const char *precision)
+int cli_precision_options(cli_buf *options, const cli_command *command, const char *precision)
 {
     if (precision && strcmp(precision, "fp32") != 0 && strcmp(precision, "int8") != 0 &&
         strcmp(precision, "auto") != 0)
@@ -22,12 +21,8 @@ static int precision_options(cli_buf *options, const cli_command *command, const
     return CLI_OK;
 }
 
-/*
- * Open a session on MODEL: an ONNX file, or when no such file exists and
- * MODEL names a version (NAME@REF), that version from the registry.
- */
-static int open_model(mlops_session **out, const cli_context *ctx, const cli_command *command, const char *model,
-                      const char *options, const mlops_frame *calibration)
+int cli_open_model(mlops_session **out, const cli_context *ctx, const cli_command *command, const char *model,
+                   const char *options, const mlops_frame *calibration)
 {
     char what[512];
     mlops_db *db = NULL;
@@ -80,11 +75,7 @@ static int open_router(mlops_router **out, const cli_context *ctx, const char *r
     return rc;
 }
 
-/*
- * Split the rows' columns: numeric ones not named in `exclude` (comma list)
- * form the model input in order; the others are carried along.
- */
-static int split_columns(mlops_frame **input, mlops_frame **carried, const mlops_frame *rows, const char *exclude)
+int cli_split_columns(mlops_frame **input, mlops_frame **carried, const mlops_frame *rows, const char *exclude)
 {
     const char **in_names = NULL, **out_names = NULL;
     size_t col, n_in = 0, n_out = 0, columns = mlops_frame_columns(rows);
@@ -120,8 +111,7 @@ out:
     return rc;
 }
 
-/* The input as a dense float matrix (malloc'd) after checking its width against the session's. */
-static float *input_matrix(const mlops_session *session, const mlops_frame *input, const char *path)
+float *cli_input_matrix(const mlops_session *session, const mlops_frame *input, const char *path)
 {
     const char **names = calloc(mlops_frame_columns(input) + 1, sizeof *names);
     size_t col, width = 0, rows = mlops_frame_rows(input), need = mlops_session_input_width(session);
@@ -200,15 +190,15 @@ static int run_predict(cli_context *ctx)
     int64_t version = 0;
     char key[64];
     int rc;
-    if ((rc = cli_parse_args(ctx, cmd, flags, args, 2, 2, NULL)) || (rc = precision_options(&options, cmd, precision)) ||
+    if ((rc = cli_parse_args(ctx, cmd, flags, args, 2, 2, NULL)) || (rc = cli_precision_options(&options, cmd, precision)) ||
         (rc = open_router(&router, ctx, args[0], options.data)))
         goto out;
-    if ((rc = cli_read_csv(&rows, args[1], NULL, NULL)) || (rc = split_columns(&input, &result, rows, exclude)))
+    if ((rc = cli_read_csv(&rows, args[1], NULL, NULL)) || (rc = cli_split_columns(&input, &result, rows, exclude)))
         goto out;
     /* "auto" calibrates on the rows themselves. */
-    if ((rc = open_model(&session, ctx, cmd, args[0], options.data, input)))
+    if ((rc = cli_open_model(&session, ctx, cmd, args[0], options.data, input)))
         goto out;
-    if (!(x = input_matrix(session, input, args[1]))) {
+    if (!(x = cli_input_matrix(session, input, args[1]))) {
         rc = CLI_FAILURE;
         goto out;
     }
@@ -275,8 +265,8 @@ static int run_accuracy(cli_context *ctx)
     cli_json *doc = NULL;
     int rc;
     if ((rc = cli_parse_args(ctx, &cli_cmd_accuracy, flags, args, 2, 2, NULL)) ||
-        (rc = cli_read_csv(&rows, args[1], NULL, NULL)) || (rc = split_columns(&input, NULL, rows, exclude)) ||
-        (rc = open_model(&session, ctx, &cli_cmd_accuracy, args[0], NULL, NULL)))
+        (rc = cli_read_csv(&rows, args[1], NULL, NULL)) || (rc = cli_split_columns(&input, NULL, rows, exclude)) ||
+        (rc = cli_open_model(&session, ctx, &cli_cmd_accuracy, args[0], NULL, NULL)))
         goto out;
     if (mlops_session_accuracy(&json, session, input) != MLOPS_OK) {
         rc = cli_fail("measuring accuracy");
@@ -323,8 +313,8 @@ static int run_plan(cli_context *ctx)
         return rc;
     if (precision && strcmp(precision, "auto") == 0)
         return cli_usage_error(&cli_cmd_plan, "--precision auto needs calibration rows; use fp32 or int8");
-    if ((rc = precision_options(&options, &cli_cmd_plan, precision)) ||
-        (rc = open_model(&session, ctx, &cli_cmd_plan, model, options.data, NULL)))
+    if ((rc = cli_precision_options(&options, &cli_cmd_plan, precision)) ||
+        (rc = cli_open_model(&session, ctx, &cli_cmd_plan, model, options.data, NULL)))
         goto out;
     if (mlops_session_plan(&json, session) != MLOPS_OK) {
         rc = cli_fail("reading the plan");

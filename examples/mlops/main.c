@@ -59,6 +59,7 @@ static const cli_command *const commands[] = {
     &cli_cmd_predict,
     &cli_cmd_accuracy,
     &cli_cmd_plan,
+    &cli_cmd_explain,
     &cli_cmd_train,
     &cli_cmd_serve_stats,
     &cli_cmd_report,

@@ -139,6 +139,19 @@ void mlops__step_release(mlops__step *step);
  */
 int mlops__op_apply(const mlops__step *step, const mlops__tensor *const *in, mlops__tensor *const *out, int exec);
 
+/* Strides (in elements) of `t` seen through out's broadcast shape: 0 along broadcast dimensions. */
+void mlops__broadcast_strides(int64_t *strides, const mlops__tensor *t, const mlops__tensor *out);
+
+/*
+ * Advance the row-major multi-index idx over dims[0 .. last] by one, moving
+ * the offsets *oa and *ob by their strides sa and sb (wrapping to 0).
+ */
+void mlops__index_next(int64_t *idx, int64_t *oa, int64_t *ob, const int64_t *sa, const int64_t *sb,
+                       const int64_t *dims, int32_t last);
+
+/* Mean and 1 / sqrt(variance + epsilon) of n floats, as LayerNormalization computes them. */
+void mlops__layer_norm_stats(double *mean_out, double *inv_out, const float *x, int64_t n, double epsilon);
+
 /* y (m x n, leading dimension n) = act(x . W + b) in fp32 through OpenBLAS. */
 void mlops__linear_run_fp32(const mlops__linear *layer, const float *x, size_t m, float *y);
 
@@ -172,5 +185,23 @@ int mlops__ctx_run(mlops__ctx *ctx, const mlops__graph *graph, const mlops__tens
                    mlops__qlinear *const *packs);
 /* Value `index` after a run, borrowed until the next run on this context. */
 const mlops__tensor *mlops__ctx_value(const mlops__ctx *ctx, size_t index);
+
+/* ---- what other subsystems read of a session (session.c) ------------------- */
+/*
+ * The compiled plan of `session`, borrowed until the session is freed. Its
+ * linear layers keep their fp32 weights next to any int8 packing, so running
+ * it with MLOPS__MODE_FP32 gives the session's fp32 twin.
+ */
+const mlops__graph *mlops__session_graph(const mlops_session *session);
+/* The input tensor of `rows` rows over `data` (borrowed) for a session with one float input. */
+mlops__tensor mlops__session_input(const mlops_session *session, const float *data, size_t rows);
+
+/*
+ * Backward pass of a linear layer in fp32: dx (m x k) += dpre . W^T, where
+ * dpre = dy * act'(...) for the layer's output y = act(x . W + b), both
+ * m x n. `scratch` holds 2 m n floats. Allocates nothing.
+ */
+void mlops__linear_backward_fp32(const mlops__linear *layer, const float *x, const float *y, const float *dy,
+                                 size_t m, float *dx, float *scratch);
 
 #endif /* MLOPS_PLAN_INT_H */

@@ -158,8 +158,7 @@ static int broadcast_shape(tensor *out, const tensor *a, const tensor *b)
     return MLOPS_OK;
 }
 
-/* Strides (in elements) of `t` seen through out's shape: 0 along broadcast dimensions. */
-static void broadcast_strides(int64_t *strides, const tensor *t, const tensor *out)
+void mlops__broadcast_strides(int64_t *strides, const tensor *t, const tensor *out)
 {
     int64_t stride = 1;
     int32_t i, off = out->rank - t->rank;
@@ -167,6 +166,22 @@ static void broadcast_strides(int64_t *strides, const tensor *t, const tensor *o
         int64_t d = i - off >= 0 ? t->dims[i - off] : 1;
         strides[i] = d == 1 ? 0 : stride;
         stride *= d;
+    }
+}
+
+void mlops__index_next(int64_t *idx, int64_t *oa, int64_t *ob, const int64_t *sa, const int64_t *sb,
+                       const int64_t *dims, int32_t last)
+{
+    int32_t d;
+    for (d = last; d >= 0; d--) {
+        idx[d]++;
+        *oa += sa[d]; // NOLINT(clang-analyzer-core.uninitialized.Assign): 0 <= d < rank <= MLOPS__MAX_RANK
+        *ob += sb[d];
+        if (idx[d] < dims[d])
+            break;
+        *oa -= sa[d] * idx[d];
+        *ob -= sb[d] * idx[d];
+        idx[d] = 0;
     }
 }
 
@@ -204,7 +219,7 @@ static int op_binary(binop op, const tensor *a, const tensor *b, tensor *y, int 
 {
     int64_t sa[MLOPS__MAX_RANK], sb[MLOPS__MAX_RANK], idx[MLOPS__MAX_RANK] = {0};
     int64_t inner, outer, o, oa = 0, ob = 0;
-    int32_t r, d;
+    int32_t r;
     if (!exec) {
         if (a->dtype != b->dtype)
             return mlops__error(MLOPS_EFORMAT, SUB, "inputs have different element types (%s and %s)",
@@ -215,8 +230,8 @@ static int op_binary(binop op, const tensor *a, const tensor *b, tensor *y, int 
         return broadcast_shape(y, a, b);
     }
     r = y->rank;
-    broadcast_strides(sa, a, y);
-    broadcast_strides(sb, b, y);
+    mlops__broadcast_strides(sa, a, y);
+    mlops__broadcast_strides(sb, b, y);
     inner = r > 0 ? y->dims[r - 1] : 1;
     outer = inner > 0 ? (int64_t)count_of(y) / inner : 0;
     for (o = 0; o < outer; o++) {
@@ -229,17 +244,7 @@ static int op_binary(binop op, const tensor *a, const tensor *b, tensor *y, int 
                 binary_generic(op, a, (size_t)(oa + i * (r > 0 ? sa[r - 1] : 0)), b,
                                (size_t)(ob + i * (r > 0 ? sb[r - 1] : 0)), y, (size_t)(base + i));
         }
-        /* advance the outer index (all dimensions but the last) */
-        for (d = r - 2; d >= 0; d--) {
-            idx[d]++;
-            oa += sa[d]; // NOLINT(clang-analyzer-core.uninitialized.Assign): 0 <= d < rank <= MLOPS__MAX_RANK
-            ob += sb[d];
-            if (idx[d] < y->dims[d])
-                break;
-            oa -= sa[d] * idx[d];
-            ob -= sb[d] * idx[d];
-            idx[d] = 0;
-        }
+        mlops__index_next(idx, &oa, &ob, sa, sb, y->dims, r - 2); /* all dimensions but the last */
     }
     return MLOPS_OK;
 }
@@ -641,6 +646,20 @@ static int op_batch_norm(const mlops__step *step, const tensor *const *in, tenso
     return MLOPS_OK;
 }
 
+void mlops__layer_norm_stats(double *mean_out, double *inv_out, const float *x, int64_t n, double epsilon)
+{
+    double mean = 0, var = 0;
+    int64_t i;
+    for (i = 0; i < n; i++)
+        mean += x[i];
+    mean /= (double)(n > 0 ? n : 1);
+    for (i = 0; i < n; i++)
+        var += ((double)x[i] - mean) * ((double)x[i] - mean);
+    var /= (double)(n > 0 ? n : 1);
+    *mean_out = mean;
+    *inv_out = 1.0 / sqrt(var + epsilon);
+}
+
 static int op_layer_norm(const mlops__step *step, const tensor *const *in, tensor *const *out, int exec)
 {
     const tensor *x = in[0], *scale = in[1], *bias = step->n_in > 2 ? in[2] : NULL;
@@ -673,15 +692,10 @@ static int op_layer_norm(const mlops__step *step, const tensor *const *in, tenso
     for (o = 0; o < outer; o++) {
         const float *src = (const float *)x->data + o * inner;
         float *dst = (float *)out[0]->data + o * inner;
-        double mean = 0, var = 0;
+        double mean, inv_d;
         float inv;
-        for (i = 0; i < inner; i++)
-            mean += src[i];
-        mean /= (double)(inner > 0 ? inner : 1);
-        for (i = 0; i < inner; i++)
-            var += ((double)src[i] - mean) * ((double)src[i] - mean);
-        var /= (double)(inner > 0 ? inner : 1);
-        inv = (float)(1.0 / sqrt(var + step->epsilon));
+        mlops__layer_norm_stats(&mean, &inv_d, src, inner, step->epsilon);
+        inv = (float)inv_d;
         for (i = 0; i < inner; i++) {
             float v = (float)(src[i] - mean) * inv * ((const float *)scale->data)[i];
             dst[i] = bias != NULL ? v + ((const float *)bias->data)[i] : v;
@@ -724,6 +738,68 @@ void mlops__linear_run_fp32(const mlops__linear *layer, const float *x, size_t m
         sgemm_rows(x, layer->w, y, m, layer->k, n, 0.0f);
     }
     apply_act(&layer->epilogue, y, m * n);
+}
+
+/* d[i] = dy[i] times the activation's derivative at pre-activation pre[i] (or read from its output y[i]); no
+ * activation leaves d alone (the caller uses dy itself). */
+static void act_backward(const mlops__epilogue *epi, const float *pre, const float *y, const float *dy, float *d,
+                         size_t n)
+{
+    size_t i;
+    switch (epi->act) {
+    case MLOPS__ACT_RELU:
+        for (i = 0; i < n; i++)
+            d[i] = y[i] > 0.0f ? dy[i] : 0.0f;
+        break;
+    case MLOPS__ACT_LEAKY_RELU:
+        for (i = 0; i < n; i++)
+            d[i] = pre[i] > 0.0f ? dy[i] : dy[i] * epi->alpha;
+        break;
+    case MLOPS__ACT_SIGMOID:
+        for (i = 0; i < n; i++)
+            d[i] = dy[i] * y[i] * (1.0f - y[i]);
+        break;
+    case MLOPS__ACT_TANH:
+        for (i = 0; i < n; i++)
+            d[i] = dy[i] * (1.0f - y[i] * y[i]);
+        break;
+    case MLOPS__ACT_CLIP:
+        for (i = 0; i < n; i++)
+            d[i] = pre[i] >= epi->alpha && pre[i] <= epi->beta ? dy[i] : 0.0f;
+        break;
+    case MLOPS__ACT_GELU:
+        for (i = 0; i < n; i++) {
+            double p = pre[i];
+            d[i] = dy[i] * (float)(0.5 * (1.0 + erf(p / sqrt(2.0))) +
+                                   p * exp(-0.5 * p * p) / sqrt(2.0 * 3.14159265358979323846));
+        }
+        break;
+    case MLOPS__ACT_NONE:
+        break;
+    }
+}
+
+void mlops__linear_backward_fp32(const mlops__linear *layer, const float *x, const float *y, const float *dy,
+                                 size_t m, float *dx, float *scratch)
+{
+    size_t i, n = layer->n, k = layer->k;
+    float *pre = scratch, *d = scratch + m * n;
+    if (m == 0)
+        return;
+    if (layer->epilogue.act == MLOPS__ACT_LEAKY_RELU || layer->epilogue.act == MLOPS__ACT_CLIP ||
+        layer->epilogue.act == MLOPS__ACT_GELU) {
+        for (i = 0; i < m; i++) {
+            if (layer->bias != NULL)
+                memcpy(pre + i * n, layer->bias, n * sizeof *pre);
+            else
+                memset(pre + i * n, 0, n * sizeof *pre);
+        }
+        sgemm_rows(x, layer->w, pre, m, k, n, 1.0f);
+    }
+    act_backward(&layer->epilogue, pre, y, dy, d, m * n);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (blasint)m, (blasint)k, (blasint)n, 1.0f,
+                layer->epilogue.act == MLOPS__ACT_NONE ? dy : d, (blasint)n, layer->w, (blasint)n, 1.0f, dx,
+                (blasint)k);
 }
 
 static int op_linear_shape(const mlops__step *step, const tensor *x, tensor *y)
@@ -811,8 +887,8 @@ static int matmul_shape(matmul_dims *md, tensor *y, const tensor *a, const tenso
     bb.rank = b->rank >= 2 ? b->rank - 2 : 0;
     if ((rc = broadcast_shape(&md->batch_shape, &ab, &bb)) != MLOPS_OK)
         return rc;
-    broadcast_strides(md->a_strides, &ab, &md->batch_shape);
-    broadcast_strides(md->b_strides, &bb, &md->batch_shape);
+    mlops__broadcast_strides(md->a_strides, &ab, &md->batch_shape);
+    mlops__broadcast_strides(md->b_strides, &bb, &md->batch_shape);
     md->batch = prod(md->batch_shape.dims, 0, md->batch_shape.rank);
     y->dtype = dtype;
     y->rank = md->batch_shape.rank;

@@ -130,8 +130,7 @@ static void ctx_release(const mlops_session *session, mlops__ctx *ctx, int slot)
         atomic_store_explicit(&s->busy[slot], 0, memory_order_release);
 }
 
-/* The input tensor of `rows` rows for a session with one float input. */
-static mlops__tensor input_tensor(const mlops_session *session, const float *data, size_t rows)
+mlops__tensor mlops__session_input(const mlops_session *session, const float *data, size_t rows)
 {
     mlops__tensor t = session->graph->values[session->graph->inputs[0]].t;
     int32_t d;
@@ -302,7 +301,7 @@ static int choose_auto(mlops_session *session, const float *rows_data, size_t ro
     }
     for (s = 0; s < graph->n_steps; s++)
         packs[s] = is_linear(&graph->steps[s]) ? graph->steps[s].linear->q : NULL;
-    input = input_tensor(session, rows_data, rows);
+    input = mlops__session_input(session, rows_data, rows);
     if ((rc = mlops__ctx_new(&ctx, graph, 1)) != MLOPS_OK ||
         (rc = mlops__ctx_run(ctx, graph, &input, MLOPS__MODE_FP32, NULL)) != MLOPS_OK ||
         (rc = layer_errors(errors, graph, ctx, packs)) != MLOPS_OK)
@@ -471,7 +470,7 @@ int mlops_session_run(const mlops_session *session, const float *input, size_t r
         return mlops__error(MLOPS_EUNSUPPORTED, SUB, "mlops_session_run: the model does not have exactly one float input");
     if (rows == 0 || rows > (size_t)INT32_MAX)
         return mlops__error(MLOPS_EINVAL, SUB, "mlops_session_run: rows must be 1 to %d", INT32_MAX);
-    in = input_tensor(session, input, rows);
+    in = mlops__session_input(session, input, rows);
     if (!session->graph->values[session->graph->inputs[0]].batch && in.rank > 0 && (size_t)in.dims[0] != rows)
         return mlops__error(MLOPS_EINVAL, SUB, "mlops_session_run: the model's input has a fixed batch of %lld rows",
                             (long long)in.dims[0]);
@@ -488,6 +487,11 @@ int mlops_session_run(const mlops_session *session, const float *input, size_t r
     }
     ctx_release(session, ctx, slot);
     return rc;
+}
+
+const mlops__graph *mlops__session_graph(const mlops_session *session)
+{
+    return session->graph;
 }
 
 size_t mlops_session_input_count(const mlops_session *session)
@@ -782,7 +786,7 @@ int mlops_session_accuracy(char **out, const mlops_session *session, const mlops
     }
     if ((rc = frame_rows(&rows_data, &rows, session, frame)) != MLOPS_OK || (rc = all_packs(packs, owned, &isa, session)) != MLOPS_OK)
         goto out;
-    input = input_tensor(session, rows_data, rows);
+    input = mlops__session_input(session, rows_data, rows);
     if ((rc = mlops__ctx_new(&ref, graph, 1)) != MLOPS_OK || (rc = mlops__ctx_new(&quant, graph, session->threads)) != MLOPS_OK ||
         (rc = mlops__ctx_run(ref, graph, &input, MLOPS__MODE_FP32, NULL)) != MLOPS_OK ||
         (rc = mlops__ctx_run(quant, graph, &input, MLOPS__MODE_INT8, packs)) != MLOPS_OK ||

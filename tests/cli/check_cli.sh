@@ -248,6 +248,19 @@ expect 0 "\"steps\":" -- --db "$reg" --json plan digits@production
 expect 1 "reference \"digits@canary\": model \"digits\" has no alias \"canary\"" -- --db "$reg" plan digits@canary
 expect 2 "is not a version number" -- --db "$reg" plan digits@1x
 expect 1 "cannot open model file" -- plan "$work/absent.onnx"
+expect 0 "row 0: prediction" -- explain "$data/digits_mlp.onnx" "$data/digits_test.csv" --exclude label --output 3 --steps 32
+expect 0 "\"completeness_error\":" -- --db "$reg" --json explain digits@production "$data/digits_test.csv" --exclude label \
+    --steps 16
+expect 0 "kernel_shap importance of output 0" -- explain "$data/digits_mlp.onnx" "$data/digits_test.csv" --exclude label \
+    --method kernel_shap --samples 64 --global --background "$data/digits_test.csv"
+expect 0 "\"metric\":\"auc\"" -- --json explain "$data/digits_mlp.onnx" "$data/digits_test.csv" --labels label --logits \
+    --metric auc --repeats 1
+expect 1 "not a probability" -- explain "$data/digits_mlp.onnx" "$data/digits_test.csv" --labels label --repeats 1
+printf 'a,b,c,d\n1,2,3,4\n0.5,0,1,2\n' > "$work/four.csv"
+expect 1 "(QuantizeLinear) has no derivative" -- explain "$data/../explain/quantized.onnx" "$work/four.csv"
+expect 2 "--metric needs --labels COLUMN" -- explain "$data/digits_mlp.onnx" "$data/digits_test.csv" --metric auc
+expect 2 "--steps must be an integer" -- explain "$data/digits_mlp.onnx" "$data/digits_test.csv" --exclude label --steps many
+expect 1 "\$.method: \"lime\"" -- explain "$data/digits_mlp.onnx" "$data/digits_test.csv" --exclude label --method lime
 
 # ---- the reference stays in step with the help texts --------------------------------------------
 root=$(dirname "$0")/../..

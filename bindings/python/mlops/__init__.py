@@ -11,10 +11,11 @@ feel native. It works with and without numpy.
 
 Subsystems, one module each: :mod:`mlops.features` (:class:`FeatureStore`),
 :mod:`mlops.registry` (:class:`Registry`), :mod:`mlops.train`,
-:mod:`mlops.infer` (:class:`Session`, :class:`Gemm`), :mod:`mlops.drift`
-(:class:`Profile`, tests, reports, windows), :mod:`mlops.serve` (``Router``),
-:mod:`mlops.report` (the JSON report and its HTML page) and :mod:`mlops.memory`
-(an allocation counter for diagnostics).
+:mod:`mlops.infer` (:class:`Session`, :class:`Gemm`), :mod:`mlops.explain`
+(:class:`Explainer`), :mod:`mlops.drift` (:class:`Profile`, tests, reports,
+windows), :mod:`mlops.serve` (``Router``), :mod:`mlops.report` (the JSON
+report and its HTML page) and :mod:`mlops.memory` (an allocation counter for
+diagnostics).
 
 The shared library is found through ``$MLOPS_LIBRARY``, a source checkout's
 build directory, or the system loader. Failures raise subclasses of
@@ -26,15 +27,16 @@ from .errors import (AlreadyExists, BufferTooSmall, Busy, Conflict, Corrupt, Err
                      InvalidArgument, InvalidState, IOFailure, LimitExceeded, NotFound, OutOfMemory, PolicyRefused,
                      SchemaError, Unsupported)
 from .frame import HAVE_NUMPY, Frame
-from . import drift, features, infer, memory, registry, report, serve, train
+from . import drift, explain, features, infer, memory, registry, report, serve, train
 from .drift import Profile
+from .explain import Explainer
 from .features import FeatureStore
 from .infer import Gemm, Session
 from .registry import Registry
 
 __all__ = [
     "open", "Database", "Frame", "HAVE_NUMPY", "version", "Registry", "Session", "Gemm", "FeatureStore", "Profile",
-    "drift", "features", "infer", "memory", "registry", "report", "serve", "train",
+    "Explainer", "drift", "explain", "features", "infer", "memory", "registry", "report", "serve", "train",
     "Error", "InvalidArgument", "NotFound", "AlreadyExists", "Conflict", "Corrupt", "IOFailure", "OutOfMemory",
     "Unsupported", "PolicyRefused", "Busy", "SchemaError", "BufferTooSmall", "FormatError", "LimitExceeded",
     "InvalidState", "InternalError",

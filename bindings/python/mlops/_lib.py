@@ -347,6 +347,19 @@ _declare("mlops_serve_stats_json", c_int, P(c_void_p), c_void_p, c_char_p)
 _declare("mlops_report_json", c_int, P(c_void_p), c_void_p, c_char_p)
 _declare("mlops_report_html", c_int, P(c_void_p), c_char_p)
 
+# explain.h
+_declare("mlops_explainer_open", c_int, P(c_void_p), c_void_p, c_char_p, c_void_p, c_size_t)
+_declare("mlops_explainer_free", None, c_void_p)
+_declare("mlops_explainer_method", c_int, c_void_p)
+_declare("mlops_explainer_features", c_size_t, c_void_p)
+_declare("mlops_explainer_feature_name", c_char_p, c_void_p, c_size_t)
+_declare("mlops_explainer_baseline_output", c_float, c_void_p)
+_declare("mlops_explain_rows", c_int, c_void_p, c_void_p, c_void_p, c_void_p, c_size_t, c_void_p, c_void_p, c_size_t)
+_declare("mlops_explain_rows_json", c_int, P(c_void_p), c_void_p, c_void_p, c_size_t)
+_declare("mlops_explain_gradient", c_int, c_void_p, c_size_t, c_void_p, c_void_p, c_size_t)
+_declare("mlops_explain_global", c_int, P(c_void_p), c_void_p, c_void_p, c_size_t)
+_declare("mlops_explain_permutation", c_int, P(c_void_p), c_void_p, c_void_p, c_void_p, c_size_t, c_char_p)
+
 
 def check_version() -> None:
     number = lib.mlops_version_number()
