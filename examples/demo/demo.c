@@ -451,6 +451,105 @@ static void print_latency(serve_stats *stats)
            stats->latency_us[stats->calls * 99 / 100]);
 }
 
+/* Print the `count` largest entries of a global importance document. */
+static void print_importance(const cJSON *doc, int count)
+{
+    const cJSON *feature;
+    int shown = 0;
+    cJSON_ArrayForEach(feature, cJSON_GetObjectItem(doc, "features")) {
+        if (shown++ == count)
+            break;
+        printf("%s %s %.4f", shown > 1 ? "," : "", cJSON_GetObjectItem(feature, "name")->valuestring,
+               cJSON_GetObjectItem(feature, "importance")->valuedouble);
+    }
+    printf("\n");
+}
+
+/*
+ * Explain the served version's decisions on the payments of [from, to):
+ * integrated gradients from the week's average payment for the riskiest
+ * one, and permutation importance (ROC AUC lost when a feature is shuffled)
+ * over all of them, kept in *importance_out (free with mlops_free()) for
+ * the report.
+ */
+static int explain_week(char **importance_out, demo *d, const char *reference, int64_t from, int64_t to)
+{
+    char options[1024], *importance = NULL;
+    mlops_frame *joined = NULL, *complete = NULL;
+    mlops_session *session = NULL;
+    mlops_explainer *explainer = NULL;
+    float *inputs = NULL, *labels = NULL, *attributions = NULL, *scores = NULL, risk = 0, completeness = 0;
+    const uint8_t *label = NULL;
+    size_t rows = 0, width = 0, row, riskiest = 0, k, index, used;
+    double join_seconds;
+    int shown;
+    cJSON *doc;
+    int rc;
+    *importance_out = NULL;
+    used = (size_t)snprintf(options, sizeof options,
+                            "{\"method\": \"integrated_gradients\", \"baseline\": \"mean\", \"steps\": 256,"
+                            " \"features\": [");
+    for (k = 0; k < FEATURE_COUNT; k++)
+        used += (size_t)snprintf(options + used, sizeof options - used, "%s\"%s\"", k ? ", " : "", model_features[k]);
+    snprintf(options + used, sizeof options - used, "]}");
+    if ((rc = training_set(&joined, d, from, to, &join_seconds)) || (rc = complete_rows(&complete, joined)))
+        goto out;
+    rows = mlops_frame_rows(complete);
+    inputs = malloc(rows * FEATURE_COUNT * sizeof *inputs + 1);
+    attributions = malloc(rows * FEATURE_COUNT * sizeof *attributions + 1);
+    labels = malloc(rows * sizeof *labels + 1);
+    scores = malloc(rows * sizeof *scores + 1);
+    if (!inputs || !attributions || !labels || !scores) {
+        rc = MLOPS_ENOMEM;
+        goto out;
+    }
+    if ((rc = mlops_frame_to_matrix(inputs, rows * FEATURE_COUNT, &width, complete, model_features, FEATURE_COUNT,
+                                    MLOPS_MATRIX_NULLS_REFUSE)) ||
+        (rc = mlops_frame_column_index(&index, complete, "label")) ||
+        (rc = mlops_frame_column_bool(&label, complete, index)) ||
+        (rc = mlops_session_open_registry(&session, d->db, reference, "{\"precision\": \"int8\"}", NULL)) ||
+        (rc = mlops_explainer_open(&explainer, session, options, inputs, rows)) ||
+        (rc = mlops_explain_rows(attributions, NULL, scores, NULL, rows * FEATURE_COUNT, explainer, inputs, rows)))
+        goto out;
+    for (row = 0; row < rows; row++) {
+        labels[row] = (float)label[row];
+        if (scores[row] > scores[riskiest])
+            riskiest = row;
+    }
+    if ((rc = mlops_explain_rows(attributions, NULL, &risk, &completeness, FEATURE_COUNT, explainer,
+                                 inputs + riskiest * width, 1)))
+        goto out;
+    printf("   the riskiest payment of the week of %s scored %.3f against %.3f for the average one;\n"
+           "   integrated gradients credit", date_of(from), risk, mlops_explainer_baseline_output(explainer));
+    for (shown = 0; shown < 3; shown++) {
+        size_t top = width;
+        for (k = 0; k < width; k++)
+            if (attributions[k] == attributions[k] && (top == width || fabsf(attributions[k]) > fabsf(attributions[top])))
+                top = k;
+        printf("%s %s %+.3f", shown ? "," : "", model_features[top], attributions[top]);
+        attributions[top] = NAN;
+    }
+    printf(" (all ten sum to the difference within %.1e)\n", completeness);
+    if ((rc = mlops_explain_permutation(&importance, explainer, inputs, labels, rows,
+                                        "{\"metric\": \"roc_auc\", \"repeats\": 3, \"seed\": 1}")))
+        goto out;
+    doc = cJSON_Parse(importance);
+    printf("   what the model relies on over the week's %zu payments (ROC AUC lost when shuffled):\n  ", rows);
+    print_importance(doc, 3);
+    cJSON_Delete(doc);
+    *importance_out = importance;
+out:
+    mlops_explainer_free(explainer);
+    mlops_session_free(session);
+    free(scores);
+    free(labels);
+    free(attributions);
+    free(inputs);
+    mlops_frame_free(complete);
+    mlops_frame_free(joined);
+    return rc;
+}
+
 /* Print the weekly drift trend: which windows drifted, and the strongest features of each. */
 static int print_trend(demo *d, const mlops_profile *reference, int64_t from, int64_t to)
 {
@@ -566,19 +665,27 @@ static int write_output(char *path, size_t cap, const demo *d, const char *name,
 
 /*
  * The report of the fraud model: versions and metrics, drift of the June
- * weeks of the served inputs against version 1's training profile, and the
- * serving metrics both routers stored; as JSON and as one HTML page.
+ * weeks of the served inputs against version 1's training profile, the
+ * serving metrics both routers stored and what version 1 relies on
+ * (`importance`, an mlops_explain_permutation() document); as JSON and as
+ * one HTML page.
  */
-static int write_report(demo *d, int64_t reference_version)
+static int write_report(demo *d, int64_t reference_version, const char *importance)
 {
-    char options[256], path[4200], *json = NULL, *html = NULL;
+    char path[4200], *options, *json = NULL, *html = NULL;
+    size_t cap = strlen(importance) + 512;
     cJSON *doc;
     int rc;
-    snprintf(options, sizeof options,
+    if (!(options = malloc(cap)))
+        return fail("building the report");
+    snprintf(options, cap,
              "{\"model\": \"fraud\", \"stream\": \"fraud:inputs\", \"reference_version\": %lld, \"windows\": 3,"
-             " \"drift_config\": {\"correction\": \"benjamini_hochberg\", \"drift_share\": 0.3}}",
-             (long long)reference_version);
-    if ((rc = mlops_report_json(&json, d->db, options)) || (rc = mlops_report_html(&html, json))) {
+             " \"drift_config\": {\"correction\": \"benjamini_hochberg\", \"drift_share\": 0.3},"
+             " \"importance\": %s}",
+             (long long)reference_version, importance);
+    rc = mlops_report_json(&json, d->db, options);
+    free(options);
+    if (rc || (rc = mlops_report_html(&html, json))) {
         mlops_free(json);
         return fail("building the report");
     }
@@ -623,7 +730,7 @@ static int run(demo *d)
     serve_stats stats;
     int64_t v1 = 0, v2 = 0, weak = 0, first_bad = 0, logged = 0;
     int64_t week;
-    char *prometheus = NULL;
+    char *prometheus = NULL, *importance = NULL;
     int32_t changed = 0;
     int rc;
 
@@ -662,6 +769,8 @@ static int run(demo *d)
     print_latency(&stats);
     if (stats.skipped > 0)
         printf("   %zu payments could not be scored: their transaction features were quarantined\n", stats.skipped);
+    if ((rc = explain_week(&importance, d, "fraud@production", day(d, 162), day(d, 169))))
+        return fail("explaining the decisions");
     printf("\n");
 
     printf("5. Drift of the served inputs against the training data, week by week\n");
@@ -754,7 +863,9 @@ static int run(demo *d)
     mlops_router_close(router);
     free(stats.latency_us);
     printf("\n10. Report\n");
-    return write_report(d, v1);
+    rc = write_report(d, v1, importance);
+    mlops_free(importance);
+    return rc;
 }
 
 int main(int argc, char **argv)
