@@ -200,6 +200,22 @@ static void test_kernels_equal_reference_bit_for_bit(void **state)
     }
 }
 
+/* Every height of a partial row tile (the AVX-512 tile has 4 rows) after full ones, against every panel
+ * remainder of a 96-column block: 97 leaves 1 panel, 150 leaves 4, 190 leaves 6, one of them partial. */
+static void test_kernels_equal_reference_on_tile_remainders(void **state)
+{
+    static const size_t cols[] = {97, 150, 190};
+    size_t m, c;
+    unsigned variant = 0;
+    int i;
+    (void)state;
+    for (i = 1; i < ISA_COUNT; i++)
+        isa_or_skip(all_isas[i], "bit-for-bit equivalence");
+    for (m = 3; m <= 10; m++)
+        for (c = 0; c < sizeof cols / sizeof cols[0]; c++)
+            check_shape(m, 70, cols[c], variant++);
+}
+
 /* The reference equals the scheme written out here: sum of (q - zp) * wq, times sx * sw, plus bias. */
 static void test_reference_follows_the_scheme(void **state)
 {
@@ -884,6 +900,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_kernels_equal_reference_bit_for_bit),
+        cmocka_unit_test(test_kernels_equal_reference_on_tile_remainders),
         cmocka_unit_test(test_reference_follows_the_scheme),
         cmocka_unit_test(test_int8_within_the_error_the_scales_allow),
         cmocka_unit_test(test_epilogue_activations),
