@@ -22,6 +22,10 @@ TARGETS = {
                          "tests/serve/test_reload_stress.c", "tests/serve/test_serve_metrics.c", "docs/serving.md"],
                         ['"champion"', '"challenger"', '"mode"', '"reload_interval_ms"', '"drift"', '"outcomes"',
                          '"session"', '"salt"', '"share"']),
+    "json_config": (["tests/drift/test_profile.c", "tests/drift/test_report.c", "tests/infer/test_session.c",
+                     "tests/registry/test_version.c", "tests/train/test_metrics.c", "docs/drift.md"],
+                    ['"quantile_k"', '"columns"', '"precision"', '"correction"', '"alpha"', '"metric"', '"tags"',
+                     '"metadata"', '"zstd_level"', '"bootstrap"', '"limit"', '"isa"', '"hll_bits"']),
     "train_settings": (["tests/train/test_trainer.c", "tests/train/test_export.c", "tests/train/test_register.c",
                         "docs/training.md"], ['"label"', '"features"', '"model"', '"epochs"']),
 }
