@@ -4,6 +4,7 @@
  * syntax error.
  */
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <cjson/cJSON.h>
@@ -53,8 +54,31 @@ static const char *too_deep(const char *text)
     return NULL;
 }
 
+/*
+ * Find a number too large for a double (cJSON reads 1e999 as infinity, which
+ * JSON cannot write back) and write its path into `path`; 0 when none.
+ */
+static int infinite_number(const cJSON *node, char *path, size_t cap)
+{
+    size_t len = strlen(path), index = 0;
+    const cJSON *child;
+    if (cJSON_IsNumber(node))
+        return !isfinite(node->valuedouble);
+    for (child = node->child; child; child = child->next, index++) {
+        if (cJSON_IsObject(node))
+            snprintf(path + len, cap - len, ".%s", child->string);
+        else
+            snprintf(path + len, cap - len, "[%zu]", index);
+        if (infinite_number(child, path, cap))
+            return 1;
+    }
+    path[len] = '\0';
+    return 0;
+}
+
 int mlops__json_parse(mlops__json **out, const char *text, const char *subsystem, const char *what)
 {
+    char path[256] = "$";
     const char *end = NULL;
     size_t line, column;
     cJSON *doc;
@@ -72,6 +96,10 @@ int mlops__json_parse(mlops__json **out, const char *text, const char *subsystem
         line_column(&line, &column, text, end ? end : text);
         return mlops__error(MLOPS_EFORMAT, subsystem, "%s: invalid JSON at line %zu column %zu", what, line,
                             column);
+    }
+    if (infinite_number(doc, path, sizeof path)) {
+        cJSON_Delete(doc);
+        return mlops__error(MLOPS_EFORMAT, subsystem, "%s: %s: number out of the range of a double", what, path);
     }
     *out = doc;
     return MLOPS_OK;

@@ -32,10 +32,52 @@ int mlops__zstd_compress(void **out, size_t *out_len, const void *src, size_t le
     return MLOPS_OK;
 }
 
+/*
+ * The most bytes the blocks of the zstd frame at `src` can give: raw and RLE
+ * blocks their size, a compressed block at most ZSTD_BLOCKSIZE_MAX (the
+ * format's block limit). 0 when the header or a block runs past `len`. This
+ * walks the block headers only (the frame format of RFC 8878), so a damaged
+ * size field is caught before the size it claims is allocated.
+ */
+static unsigned long long frame_capacity(const unsigned char *src, size_t len)
+{
+    static const size_t dict_id_bytes[4] = {0, 1, 2, 4};
+    unsigned long long total = 0;
+    unsigned descriptor, single_segment, fcs_flag;
+    size_t pos;
+    if (len < 5)
+        return 0;
+    descriptor = src[4];
+    fcs_flag = descriptor >> 6;
+    single_segment = (descriptor >> 5) & 1;
+    pos = 5 + !single_segment + dict_id_bytes[descriptor & 3] +
+          (fcs_flag == 0 ? single_segment : (size_t)1 << fcs_flag);
+    for (;;) {
+        size_t header, block, payload;
+        if (len < pos || len - pos < 3)
+            return 0;
+        header = src[pos] | (size_t)src[pos + 1] << 8 | (size_t)src[pos + 2] << 16;
+        block = header >> 3;
+        pos += 3;
+        switch ((header >> 1) & 3) {
+        case 0: payload = block; break;                    /* raw */
+        case 1: payload = 1; break;                        /* RLE: one byte repeated */
+        case 2: payload = block; block = ZSTD_BLOCKSIZE_MAX; break; /* compressed */
+        default: return 0;                                 /* reserved */
+        }
+        if (len - pos < payload)
+            return 0;
+        pos += payload;
+        total += block < ZSTD_BLOCKSIZE_MAX ? block : ZSTD_BLOCKSIZE_MAX;
+        if (header & 1)
+            return total;
+    }
+}
+
 int mlops__zstd_decompress(void **out, size_t *out_len, const void *src, size_t len, size_t max_len,
                            const char *subsystem)
 {
-    unsigned long long size = ZSTD_getFrameContentSize(src, len);
+    unsigned long long size = ZSTD_getFrameContentSize(src, len), capacity;
     size_t got;
     void *dst;
 
@@ -46,6 +88,10 @@ int mlops__zstd_decompress(void **out, size_t *out_len, const void *src, size_t 
     if (size > max_len)
         return mlops__error(MLOPS_ELIMIT, subsystem, "zstd frame declares %llu bytes, limit is %zu", size,
                             max_len);
+    capacity = frame_capacity(src, len);
+    if (size > capacity)
+        return mlops__error(MLOPS_ECORRUPT, subsystem, "zstd frame is damaged: it declares %llu bytes, its blocks"
+                            " hold at most %llu", size, capacity);
     dst = mlops__malloc((size_t)size);
     if (!dst)
         return mlops__error(MLOPS_ENOMEM, subsystem, "out of memory decompressing %llu bytes", size);

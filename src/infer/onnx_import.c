@@ -232,6 +232,18 @@ static int check_dims(mlops__tensor *t, size_t n_dims, const int64_t *dims, cons
     return MLOPS_OK;
 }
 
+/* `v` as an integer: truncated, saturated at the int64 range, 0 for NaN (a float field read as integers). */
+static int64_t saturate_int64(double v)
+{
+    if (isnan(v))
+        return 0;
+    if (v <= -9223372036854775808.0)
+        return INT64_MIN;
+    if (v >= 9223372036854775808.0)
+        return INT64_MAX;
+    return (int64_t)v;
+}
+
 /* Copy `count` typed field values into the tensor's data. */
 static void copy_typed(mlops__tensor *t, const void *field, int field_kind, size_t count)
 {
@@ -240,10 +252,10 @@ static void copy_typed(mlops__tensor *t, const void *field, int field_kind, size
         double v = 0;
         int64_t iv = 0;
         switch (field_kind) {
-        case 'f': v = ((const float *)field)[i]; iv = (int64_t)v; break;
+        case 'f': v = ((const float *)field)[i]; iv = saturate_int64(v); break;
         case 'i': iv = ((const int32_t *)field)[i]; v = (double)iv; break;
         case 'l': iv = ((const int64_t *)field)[i]; v = (double)iv; break;
-        default: v = ((const double *)field)[i]; iv = (int64_t)v; break;
+        default: v = ((const double *)field)[i]; iv = saturate_int64(v); break;
         }
         switch (t->dtype) {
         case MLOPS__DT_FLOAT: ((float *)t->data)[i] = (float)v; break;

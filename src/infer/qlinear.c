@@ -84,8 +84,8 @@ void mlops__quant_params(float lo, float hi, int32_t *zp, float *scale, float *i
     }
     *scale = range / 255.0f;
     *inv = 1.0f / *scale;
-    z = rintf(-lo * *inv);
-    *zp = z < 0.0f ? 0 : z > 255.0f ? 255 : (int32_t)z;
+    z = rintf(-lo * *inv); /* NaN when a bound is infinite (0 x inf): the zero point is then 0 */
+    *zp = !(z > 0.0f) ? 0 : z > 255.0f ? 255 : (int32_t)z;
 }
 
 uint8_t mlops__quant_value(float x, float inv, int32_t zp)

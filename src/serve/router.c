@@ -718,18 +718,17 @@ int mlops_router_on_drift(mlops_router *router, mlops_serve_drift_fn callback, v
 int mlops_router_drift_flush(mlops_router *router)
 {
     serve_route *route;
-    int rc = MLOPS_OK, rc_arm, i;
+    int rc = MLOPS_OK, i;
     if (router == NULL)
         return mlops__error_null(SERVE_SUB, "mlops_router_drift_flush", "router");
     if (router->window_ms == 0)
         return mlops__error(MLOPS_ESTATE, SERVE_SUB, "router \"%s\": the drift monitor is off", router->model);
     pthread_mutex_lock(&router->ctl);
     route = atomic_load(&router->route);
-    for (i = 0; i < 2; i++)
-        if (route->arm[i] != NULL &&
-            (rc_arm = mlops__serve_monitor_close(router, route->arm[i], mlops__now_us())) != MLOPS_OK &&
-            rc == MLOPS_OK)
-            rc = rc_arm;
+    /* Stop at the first failure: flushing the other arm could clear the error detail; its window stays open. */
+    for (i = 0; i < 2 && rc == MLOPS_OK; i++)
+        if (route->arm[i] != NULL)
+            rc = mlops__serve_monitor_close(router, route->arm[i], mlops__now_us());
     pthread_mutex_unlock(&router->ctl);
     return rc;
 }

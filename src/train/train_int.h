@@ -52,6 +52,7 @@ void mlops__sort_indices(size_t *items, size_t *scratch, size_t n, int (*before)
 #define MLOPS__SCHED_STEP     3
 
 #define MLOPS__TRAIN_MAX_LAYERS 64
+#define MLOPS__TRAIN_MAX_PARAMETERS (1 << 26) /* weights and biases of one net: 256 MiB of floats */
 
 typedef struct mlops__train_config {
     mlops__json *doc;            /* owns every borrowed string below */

@@ -280,6 +280,9 @@ static int build_net(trainer *t, size_t classes)
         offset += layer->out * layer->in + layer->out;
         in = layer->out;
     }
+    if (offset > MLOPS__TRAIN_MAX_PARAMETERS)
+        return mlops__error(MLOPS_ELIMIT, SUB, "$.model: the net would have %zu parameters (at most %d)", offset,
+                            MLOPS__TRAIN_MAX_PARAMETERS);
     net->param_count = offset;
     net->params = mlops__calloc(offset, sizeof *net->params);
     if (!net->params)
@@ -513,6 +516,9 @@ static int alloc_work(trainer *t)
     const mlops_net *net = t->net;
     size_t s, batch = (size_t)t->cfg->batch_size, per_shard, widest = widest_layer(net);
     int rc;
+    /* No batch is larger than the training split: size the batch buffers for what can occur. */
+    if (batch > t->n_train)
+        batch = t->n_train ? t->n_train : 1;
     t->shard_count = (size_t)t->cfg->shards;
     t->thread_count = (size_t)t->cfg->threads;
     per_shard = (batch + t->shard_count - 1) / t->shard_count;

@@ -1,7 +1,8 @@
 /*
  * Limits of the strict JSON reader: nesting deeper than MLOPS__JSON_MAX_DEPTH
  * is refused with MLOPS_ELIMIT naming the place, before cJSON recurses into
- * it; brackets inside strings do not count.
+ * it; brackets inside strings do not count. Numbers past the range of a
+ * double are refused with their path.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -89,6 +90,20 @@ static void test_public_options_report_the_limit(void **state)
     free(options);
 }
 
+/* A number past the range of a double would read as infinity, which JSON cannot write back. */
+static void test_numbers_past_a_double_are_refused(void **state)
+{
+    mlops__json *doc = NULL;
+    (void)state;
+    ts_assert_error(mlops__json_parse(&doc, "{\"rules\": [{\"min\": 1}, {\"min\": -1e999}]}", "core", "policy"),
+                    MLOPS_EFORMAT, "policy: $.rules[1].min: number out of the range of a double");
+    assert_null(doc);
+    ts_assert_error(mlops__json_parse(&doc, "[1, 2e400]", "core", "list"), MLOPS_EFORMAT, "list: $[1]: number out");
+    assert_int_equal(mlops__json_parse(&doc, "{\"a\": [1.7976931348623157e308, -4.9e-324, 1e-999]}", "core", "list"),
+                     MLOPS_OK);
+    mlops__json_free(doc);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -96,6 +111,7 @@ int main(void)
         cmocka_unit_test(test_depth_beyond_the_limit_is_refused),
         cmocka_unit_test(test_brackets_in_strings_do_not_count),
         cmocka_unit_test(test_public_options_report_the_limit),
+        cmocka_unit_test(test_numbers_past_a_double_are_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -184,6 +184,32 @@ static void test_zstd_round_trip_damage_and_limits(void **state)
     free(input);
 }
 
+/* A frame whose size field claims more than its blocks hold is refused before anything is allocated. */
+static void test_zstd_size_field_beyond_the_blocks(void **state)
+{
+    /* magic, single segment with an 8-byte size of 2^30, one last RLE block of 100 bytes of 'x' */
+    static const unsigned char frame[] = {0x28, 0xb5, 0x2f, 0xfd, 0xe0, 0, 0, 0, 0x40, 0, 0, 0, 0, 0x23, 0x03, 0, 'x'};
+    unsigned char honest[sizeof frame];
+    void *unpacked = NULL;
+    size_t unpacked_len = 0;
+    (void)state;
+    ts_alloc_install();
+    ts_alloc_fail_at(1);
+    ts_assert_error(mlops__zstd_decompress(&unpacked, &unpacked_len, frame, sizeof frame, (size_t)1 << 31, "core"),
+                    MLOPS_ECORRUPT, "declares 1073741824 bytes, its blocks hold at most 100");
+    assert_false(ts_alloc_failure_hit());
+    ts_alloc_fail_at(0);
+    mlops_allocator_set(NULL);
+    assert_null(unpacked);
+    memcpy(honest, frame, sizeof frame);
+    honest[8] = 0;
+    honest[5] = 100;
+    assert_int_equal(mlops__zstd_decompress(&unpacked, &unpacked_len, honest, sizeof honest, 100, "core"), MLOPS_OK);
+    assert_int_equal(unpacked_len, 100);
+    assert_int_equal(((unsigned char *)unpacked)[99], 'x');
+    mlops__free(unpacked);
+}
+
 static void test_buffers_and_double_format(void **state)
 {
     mlops__buf buf;
@@ -233,6 +259,7 @@ int main(void)
         cmocka_unit_test(test_sha256_published_vectors),
         cmocka_unit_test(test_hash64_is_stable_and_spreads),
         cmocka_unit_test(test_zstd_round_trip_damage_and_limits),
+        cmocka_unit_test(test_zstd_size_field_beyond_the_blocks),
         cmocka_unit_test(test_buffers_and_double_format),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -4,28 +4,8 @@
  * written to. Every step either works or fails with a status and a message;
  * none may crash, hang or leak.
  */
-#include <unistd.h>
-
 #include "store/store_int.h"
 #include "fuzz_common.h"
-
-static char scratch_dir[256];
-
-static void remove_scratch(void)
-{
-    rmdir(scratch_dir);
-}
-
-static void remove_db_files(const char *path)
-{
-    static const char *const suffixes[] = {"", "-wal", "-shm", "-journal"};
-    char name[320];
-    size_t i;
-    for (i = 0; i < sizeof suffixes / sizeof suffixes[0]; i++) {
-        snprintf(name, sizeof name, "%s%s", path, suffixes[i]);
-        unlink(name);
-    }
-}
 
 /* Step `sql` to its end, reading every column of every row. */
 static void read_all(mlops_db *db, const char *sql)
@@ -73,25 +53,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static const char *const options[] = {"{\"read_only\":true,\"busy_timeout_ms\":0}",
                                           "{\"busy_timeout_ms\":0,\"create\":false}"};
-    char path[300];
-    FILE *file;
+    const char *path = fuzz_scratch_file("input.db");
     size_t i;
 
-    if (!scratch_dir[0]) {
-        const char *base = getenv("TMPDIR");
-        snprintf(scratch_dir, sizeof scratch_dir, "%s/mlops-fuzz-XXXXXX", base && *base ? base : "/tmp");
-        FUZZ_CHECK(mkdtemp(scratch_dir) != NULL);
-        atexit(remove_scratch);
-    }
-    snprintf(path, sizeof path, "%s/input.db", scratch_dir);
     for (i = 0; i < sizeof options / sizeof options[0]; i++) {
         mlops_db *db = NULL;
         int rc;
-        remove_db_files(path);
-        file = fopen(path, "wb");
-        FUZZ_CHECK(file != NULL);
-        FUZZ_CHECK(fwrite(data, 1, size, file) == size);
-        FUZZ_CHECK(fclose(file) == 0);
+        fuzz_remove_file(path);
+        fuzz_write_file(path, data, size);
         rc = mlops_db_open(&db, path, options[i]);
         if (rc == MLOPS_OK) {
             exercise(db, i == 1);
@@ -101,6 +70,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             FUZZ_CHECK(db == NULL);
         }
     }
-    remove_db_files(path);
+    fuzz_remove_file(path);
     return 0;
 }

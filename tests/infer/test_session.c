@@ -787,6 +787,25 @@ static void test_exported_gelu_fuses(void **state)
     mlops_session_free(session);
 }
 
+/* An infinite input in an int8 layer quantizes its row with zero point 0 instead of casting NaN; finite rows are unaffected. */
+static void test_int8_rows_with_infinite_values(void **state)
+{
+    mlops_session *session = NULL;
+    float x[16] = {0}, y[8], alone[4];
+    size_t i;
+    (void)state;
+    for (i = 8; i < 16; i++)
+        x[i] = (float)i / 8.0f - 1.5f;
+    x[3] = -INFINITY;
+    int8_kernel_or_skip();
+    assert_int_equal(mlops_session_open_file(&session, ts_data("infer/gelu_mlp.onnx"), "{\"precision\":\"int8\"}", NULL),
+                     MLOPS_OK);
+    assert_int_equal(mlops_session_run(session, x, 2, y, 8), MLOPS_OK);
+    assert_int_equal(mlops_session_run(session, x + 8, 1, alone, 4), MLOPS_OK);
+    assert_memory_equal(y + 4, alone, sizeof alone);
+    mlops_session_free(session);
+}
+
 static void test_typed_and_raw_initializers_agree(void **state)
 {
     const init_spec raw = {"W", {4, 3}, 0, 0, 0, 0}, typed = {"W", {4, 3}, 0, 1, 0, 0};
@@ -889,6 +908,7 @@ int main(void)
         cmocka_unit_test(test_fused_activations),
         cmocka_unit_test(test_exported_gelu_fuses),
         cmocka_unit_test(test_typed_and_raw_initializers_agree),
+        cmocka_unit_test(test_int8_rows_with_infinite_values),
         cmocka_unit_test(test_allocation_failures_on_open),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -209,12 +209,42 @@ static void test_sampling_decides_by_key(void **state)
     mlops_db_close(db);
 }
 
+/* A flush that fails for one arm says why, although the other arm's window is new. */
+static void test_flush_failure_keeps_its_message(void **state)
+{
+    mlops_db *db = sf_open("conflict.db");
+    mlops_router *router = NULL;
+    mlops_profile *other = NULL;
+    int64_t v1, v2, day = INT64_C(86400000000), start;
+    (void)state;
+    assert_int_equal(mlops_model_create(db, MODEL, NULL, NULL), MLOPS_OK);
+    v1 = sf_register_tag(db, MODEL, 1.0f);
+    v2 = sf_register_tag(db, MODEL, 2.0f);
+    assert_int_equal(mlops_alias_set(db, MODEL, "production", v1), MLOPS_OK);
+    assert_int_equal(mlops_alias_set(db, MODEL, "staging", v2), MLOPS_OK);
+    assert_int_equal(mlops_router_open(&router, db, MODEL, "{\"challenger\": \"staging\", \"mode\": \"shadow\","
+                                                           " \"reload_interval_ms\": 0, \"drift\": {\"window_ms\":"
+                                                           " 86400000}}"),
+                     MLOPS_OK);
+    /* the champion's window of today already stored with another end */
+    start = (int64_t)time(NULL) * 1000000 / day * day;
+    assert_int_equal(mlops_profile_new(&other, "{\"columns\": [{\"name\": \"x\", \"kind\": \"numeric\"}]}"),
+                     MLOPS_OK);
+    assert_int_equal(mlops_drift_window_put(db, "serve:churn:1", start, start + 1, other), MLOPS_OK);
+    serve(router, 5, 0.0);
+    ts_assert_error(mlops_router_drift_flush(router), MLOPS_ECONFLICT, "drift window \"serve:churn:1\"");
+    mlops_router_close(router);
+    mlops_profile_free(other);
+    mlops_db_close(db);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_windows_are_stored_and_drift_fires),
         cmocka_unit_test(test_without_reference_windows_are_still_stored),
         cmocka_unit_test(test_sampling_decides_by_key),
+        cmocka_unit_test(test_flush_failure_keeps_its_message),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

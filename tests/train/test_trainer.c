@@ -636,6 +636,29 @@ static void test_bad_configurations(void **state)
     mlops_frame_free(frame);
 }
 
+/* A net past MLOPS__TRAIN_MAX_PARAMETERS is refused before anything is allocated for it. */
+static void test_parameter_limit(void **state)
+{
+    mlops_frame *frame = synthetic(20, 12);
+    mlops_net *net = (mlops_net *)1;
+    size_t count = 0;
+    (void)state;
+    /* 2 x 8192 + 8192, then 8192 x 8192 + 8192, then 8192 + 1: 67 149 825 parameters, 2^26 is 67 108 864. */
+    ts_assert_error(mlops_net_train(&net, frame, "{\"features\":[\"a\",\"b\"],\"label\":\"y_bin\",\"task\":"
+                                                 "\"binary\",\"model\":{\"type\":\"mlp\",\"hidden\":[8192,8192]}}"),
+                    MLOPS_ELIMIT, "$.model: the net would have 67149825 parameters (at most 67108864)");
+    assert_null(net);
+    /* A batch far larger than the data is sized to the data. */
+    assert_int_equal(mlops_net_train(&net, frame, "{\"features\":[\"a\",\"b\"],\"label\":\"y_bin\",\"task\":"
+                                                  "\"binary\",\"model\":{\"type\":\"mlp\",\"hidden\":[4096]},"
+                                                  "\"epochs\":1,\"batch_size\":1048576,\"shards\":64}"),
+                     MLOPS_OK);
+    assert_int_equal(mlops_net_parameters(NULL, 0, &count, net), MLOPS_EBUFSIZE);
+    assert_int_equal(count, 2 * 4096 + 4096 + 4096 + 1);
+    mlops_net_free(net);
+    mlops_frame_free(frame);
+}
+
 static void test_bad_data_and_arguments(void **state)
 {
     mlops_frame *frame = synthetic(30, 11);
@@ -777,6 +800,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_digits_matches_sklearn),
         cmocka_unit_test(test_breast_cancer_matches_sklearn),
         cmocka_unit_test(test_bad_configurations),
+        cmocka_unit_test(test_parameter_limit),
         cmocka_unit_test(test_bad_data_and_arguments),
         cmocka_unit_test(test_allocation_failures),
     };
