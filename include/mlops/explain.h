@@ -36,7 +36,12 @@ typedef struct mlops_explainer mlops_explainer;
  * default 0), "baseline" ("mean" of the background, the default with one;
  * "zeros", the default without; or an array of one value per feature),
  * "steps" (integrated gradients, 1..100000, default 256), "rule"
- * ("trapezoid" default, "midpoint"), "samples" (KernelSHAP coalitions,
+ * ("trapezoid", "midpoint": steps uniform intervals; "piecewise", the default
+ * when the model has Relu, LeakyRelu or Clip fed through affine ops: the path
+ * is split at the activations' kinks, exact with one gradient per segment for
+ * models without smooth ops, else steps spread over the segments by length),
+ * "max_segments" (piecewise: most segments per row, 1..1000000, default
+ * 4096; more fails the row with MLOPS_ELIMIT), "samples" (KernelSHAP coalitions,
  * 4..10000000, default 2048), "seed" (default 0), "scale" (linear: "logit"
  * default, or "probability"), "features" (one name per feature; default "x0",
  * "x1", ...). `background` (rows x features floats, copied; may be NULL
