@@ -74,8 +74,9 @@ MLOPS_API float mlops_explainer_baseline_output(const mlops_explainer *explainer
  * below rows x features) and, when not NULL, `std_errors` (rows x features,
  * the same capacity: KernelSHAP's standard errors, 0 for the other methods),
  * `predictions` (rows floats) and `completeness_errors` (rows floats:
- * |sum of attributions - (prediction - baseline output)|). Allocation-free
- * once warm for a batch size. @thread handle
+ * |sum of attributions - (prediction - baseline output)|). MLOPS_ELIMIT names
+ * the row whose path crosses more than max_segments kinks (rule "piecewise").
+ * Allocation-free once warm for a batch size. @thread handle
  */
 MLOPS_API int mlops_explain_rows(float *attributions, float *std_errors, float *predictions,
                                  float *completeness_errors, size_t capacity, mlops_explainer *explainer,
