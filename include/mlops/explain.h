@@ -76,7 +76,8 @@ MLOPS_API float mlops_explainer_baseline_output(const mlops_explainer *explainer
  * `predictions` (rows floats) and `completeness_errors` (rows floats:
  * |sum of attributions - (prediction - baseline output)|). MLOPS_ELIMIT names
  * the row whose path crosses more than max_segments kinks (rule "piecewise").
- * Allocation-free once warm for a batch size. @thread handle
+ * Allocation-free once warm for a batch size (rule "piecewise": and for paths
+ * crossing no more kinks than before). @thread handle
  */
 MLOPS_API int mlops_explain_rows(float *attributions, float *std_errors, float *predictions,
                                  float *completeness_errors, size_t capacity, mlops_explainer *explainer,
