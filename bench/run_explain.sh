@@ -1,6 +1,7 @@
 #!/bin/sh
 # Explanations per second of the digits MLP (64 -> 128 ReLU -> 10): libmlops
-# integrated gradients at 64 and 256 steps and KernelSHAP on the fp32 plan (an
+# integrated gradients at 64, 256 and 4096 uniform steps and with the piecewise
+# rule, and KernelSHAP on the fp32 plan (an
 # int8 session is explained through that same plan, at the same cost), against PyTorch autograd doing
 # the same integrated gradients (the path batched per row), one thread each.
 # The peer and libmlops alternate for ROUNDS rounds (each a median of REPS
@@ -39,8 +40,8 @@ function median(key,    i, j, t, c, a) {
 }
 END {
     printf "%-12s %18s %18s %10s\n", "figure", "mlops expl/s", "torch expl/s", "ratio"
-    split("ig64 ig256 kernel_shap", figures, " ")
-    for (f = 1; f <= 3; f++) {
+    split("ig64 ig256 ig4096 ig_piecewise kernel_shap", figures, " ")
+    for (f = 1; f <= 5; f++) {
         g = figures[f]; m = median("mlops digits " g); t = median("torch digits " g)
         if (t > 0) printf "%-12s %18.1f %18.1f %9.2fx\n", g, m, t, m / t
         else printf "%-12s %18.1f %18s %10s\n", g, m, "-", "-"

@@ -36,7 +36,12 @@ typedef struct mlops_explainer mlops_explainer;
  * default 0), "baseline" ("mean" of the background, the default with one;
  * "zeros", the default without; or an array of one value per feature),
  * "steps" (integrated gradients, 1..100000, default 256), "rule"
- * ("trapezoid" default, "midpoint"), "samples" (KernelSHAP coalitions,
+ * ("trapezoid", "midpoint": steps uniform intervals; "piecewise", the default
+ * when the model has Relu, LeakyRelu or Clip fed through affine ops: the path
+ * is split at the activations' kinks, exact with one gradient per segment for
+ * models without smooth ops, else steps spread over the segments by length),
+ * "max_segments" (piecewise: most segments per row, 1..1000000, default
+ * 4096; more fails the row with MLOPS_ELIMIT), "samples" (KernelSHAP coalitions,
  * 4..10000000, default 2048), "seed" (default 0), "scale" (linear: "logit"
  * default, or "probability"), "features" (one name per feature; default "x0",
  * "x1", ...). `background` (rows x features floats, copied; may be NULL
@@ -69,8 +74,10 @@ MLOPS_API float mlops_explainer_baseline_output(const mlops_explainer *explainer
  * below rows x features) and, when not NULL, `std_errors` (rows x features,
  * the same capacity: KernelSHAP's standard errors, 0 for the other methods),
  * `predictions` (rows floats) and `completeness_errors` (rows floats:
- * |sum of attributions - (prediction - baseline output)|). Allocation-free
- * once warm for a batch size. @thread handle
+ * |sum of attributions - (prediction - baseline output)|). MLOPS_ELIMIT names
+ * the row whose path crosses more than max_segments kinks (rule "piecewise").
+ * Allocation-free once warm for a batch size (rule "piecewise": and for paths
+ * crossing no more kinks than before). @thread handle
  */
 MLOPS_API int mlops_explain_rows(float *attributions, float *std_errors, float *predictions,
                                  float *completeness_errors, size_t capacity, mlops_explainer *explainer,

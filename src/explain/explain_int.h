@@ -32,5 +32,20 @@ int mlops__grad_forward(const float **out, mlops__grad *grad, const float *x, si
  * d x[r] for each row r. mlops__grad_check() must have passed.
  */
 int mlops__grad_backward(float *dx, mlops__grad *grad, size_t output);
+/*
+ * Straight paths x(a) = x0 + a d: values fed only through affine ops and
+ * kinked activations (Relu, LeakyRelu, Clip) are piecewise linear in a, with
+ * kinks where an activation input meets a breakpoint. has_kinks: such an
+ * activation exists; is_piecewise_linear: no smooth op lies on the input's path.
+ */
+int mlops__grad_has_kinks(const mlops__grad *grad);
+int mlops__grad_is_piecewise_linear(const mlops__grad *grad);
+/*
+ * After a successful forward run at x(a): *next = the smallest step s >
+ * min_step such that an activation whose input is piecewise linear in a
+ * meets a breakpoint at x(a + s), INFINITY when none does. `direction` holds
+ * d for each row of the run (borrowed).
+ */
+int mlops__grad_next_kink(double *next, mlops__grad *grad, const float *direction, double min_step);
 
 #endif /* MLOPS_EXPLAIN_INT_H */

@@ -17,7 +17,9 @@
 #define STREAM_COALITIONS 0x636f616c6974696full
 #define STREAM_PERMUTE 0x7065726d75746521ull
 
-enum { RULE_TRAPEZOID, RULE_MIDPOINT };
+#define MIN_SEGMENT 1e-6 /* kinks nearer than this fraction of the path to the last one share its segment */
+
+enum { RULE_TRAPEZOID, RULE_MIDPOINT, RULE_PIECEWISE };
 enum { LINK_NONE, LINK_SIGMOID, LINK_SOFTMAX };
 
 struct mlops_explainer {
@@ -26,7 +28,7 @@ struct mlops_explainer {
     int method, rule, probability, link;
     const mlops__linear *linear; /* the single linear layer, when the model is one */
     size_t output, features, width;
-    int64_t steps, samples;
+    int64_t steps, samples, max_segments;
     uint64_t seed;
     char **names;
     float *baseline;             /* features floats: the reference row */
@@ -38,6 +40,8 @@ struct mlops_explainer {
     /* buffers, grown only */
     float *batch, *grads, *values;
     size_t batch_cap, grads_cap, values_cap;
+    double *nodes;               /* integrated gradients: (alpha, weight) pairs of the quadrature */
+    size_t nodes_cap;
     double *sums;
     size_t *order;
     unsigned char *masks;
@@ -138,7 +142,7 @@ static int predict(mlops_explainer *ex, const float *x, size_t rows, float *dst,
 typedef struct options {
     const char *method, *rule, *scale, *baseline_name;
     const mlops__json *baseline_row, *features;
-    int64_t output, steps, samples, seed;
+    int64_t output, steps, samples, seed, max_segments;
 } options;
 
 static int parse_names(mlops_explainer *ex, const mlops__json *features)
@@ -181,8 +185,8 @@ static int check_array(const mlops__json *node, const char *key, size_t n, int s
 
 static int read_options(options *o, const mlops__json *doc, size_t features)
 {
-    static const char *const keys[] = {"method", "output", "baseline", "steps", "rule", "samples", "seed",
-                                       "scale",  "features", NULL};
+    static const char *const keys[] = {"method", "output",   "baseline", "steps",        "rule", "samples",
+                                       "seed",   "scale",    "features", "max_segments", NULL};
     const mlops__json *baseline;
     int rc;
     if (!mlops__json_is_object(doc))
@@ -193,6 +197,7 @@ static int read_options(options *o, const mlops__json *doc, size_t features)
         (rc = mlops__json_opt_string(&o->scale, doc, "scale", "$", SUB)) != MLOPS_OK ||
         (rc = mlops__json_opt_int(&o->output, doc, "output", "$", SUB, 0, INT32_MAX)) != MLOPS_OK ||
         (rc = mlops__json_opt_int(&o->steps, doc, "steps", "$", SUB, 1, 100000)) != MLOPS_OK ||
+        (rc = mlops__json_opt_int(&o->max_segments, doc, "max_segments", "$", SUB, 1, 1000000)) != MLOPS_OK ||
         (rc = mlops__json_opt_int(&o->samples, doc, "samples", "$", SUB, 4, 10000000)) != MLOPS_OK ||
         (rc = mlops__json_opt_int(&o->seed, doc, "seed", "$", SUB, 0, INT64_MAX)) != MLOPS_OK)
         return rc;
@@ -227,10 +232,17 @@ static int choose_method(mlops_explainer *ex, const options *o)
         return mlops__error(MLOPS_EFORMAT, SUB,
                             "explainer options: $.method: \"%s\" is not linear, integrated_gradients or kernel_shap",
                             o->method);
-    if (o->rule != NULL && strcmp(o->rule, "trapezoid") != 0 && strcmp(o->rule, "midpoint") != 0)
-        return mlops__error(MLOPS_EFORMAT, SUB, "explainer options: $.rule: \"%s\" is not trapezoid or midpoint",
-                            o->rule);
-    ex->rule = o->rule != NULL && strcmp(o->rule, "midpoint") == 0 ? RULE_MIDPOINT : RULE_TRAPEZOID;
+    if (o->rule == NULL)
+        ex->rule = mlops__grad_has_kinks(ex->grad) ? RULE_PIECEWISE : RULE_TRAPEZOID;
+    else if (strcmp(o->rule, "trapezoid") == 0)
+        ex->rule = RULE_TRAPEZOID;
+    else if (strcmp(o->rule, "midpoint") == 0)
+        ex->rule = RULE_MIDPOINT;
+    else if (strcmp(o->rule, "piecewise") == 0)
+        ex->rule = RULE_PIECEWISE;
+    else
+        return mlops__error(MLOPS_EFORMAT, SUB,
+                            "explainer options: $.rule: \"%s\" is not trapezoid, midpoint or piecewise", o->rule);
     if (o->scale != NULL && strcmp(o->scale, "logit") != 0 && strcmp(o->scale, "probability") != 0)
         return mlops__error(MLOPS_EFORMAT, SUB, "explainer options: $.scale: \"%s\" is not logit or probability",
                             o->scale);
@@ -332,7 +344,7 @@ static int set_baseline_output(mlops_explainer *ex)
 
 static int configure(mlops_explainer *ex, const char *options_json)
 {
-    options o = {NULL, NULL, NULL, NULL, NULL, NULL, 0, 256, 2048, 0};
+    options o = {NULL, NULL, NULL, NULL, NULL, NULL, 0, 256, 2048, 0, 4096};
     mlops__json *doc = NULL;
     int rc;
     if (options_json != NULL) {
@@ -348,6 +360,7 @@ static int configure(mlops_explainer *ex, const char *options_json)
     }
     ex->output = (size_t)o.output;
     ex->steps = o.steps;
+    ex->max_segments = o.max_segments;
     ex->samples = o.samples + (o.samples & 1);
     ex->seed = (uint64_t)o.seed;
     find_linear(ex);
@@ -410,6 +423,7 @@ void mlops_explainer_free(mlops_explainer *explainer)
     mlops__free(explainer->size_cdf);
     mlops__free(explainer->batch);
     mlops__free(explainer->grads);
+    mlops__free(explainer->nodes);
     mlops__free(explainer->values);
     mlops__free(explainer->sums);
     mlops__free(explainer->order);
@@ -464,22 +478,97 @@ static int linear_row(mlops_explainer *ex, const float *x, float *phi, float *pr
     return MLOPS_OK;
 }
 
+/* n midpoint nodes of equal weight over [from, to], appended after the `*count` held. */
+static int add_nodes(mlops_explainer *ex, size_t *count, double from, double to, size_t n)
+{
+    size_t j;
+    int rc;
+    if ((rc = grow((void **)&ex->nodes, &ex->nodes_cap, 2 * (*count + n), sizeof(double))) != MLOPS_OK)
+        return rc;
+    for (j = 0; j < n; j++) {
+        ex->nodes[2 * (*count + j)] = from + ((double)j + 0.5) * (to - from) / (double)n;
+        ex->nodes[2 * (*count + j) + 1] = (to - from) / (double)n;
+    }
+    *count += n;
+    return MLOPS_OK;
+}
+
+/* The uniform rules over [0, 1]: steps + 1 trapezoid nodes, or steps midpoints. */
+static int uniform_nodes(mlops_explainer *ex, size_t *count)
+{
+    size_t j, points = (size_t)ex->steps + 1;
+    int rc;
+    *count = 0;
+    if (ex->rule == RULE_MIDPOINT)
+        return add_nodes(ex, count, 0.0, 1.0, (size_t)ex->steps);
+    if ((rc = grow((void **)&ex->nodes, &ex->nodes_cap, 2 * points, sizeof(double))) != MLOPS_OK)
+        return rc;
+    for (j = 0; j < points; j++) {
+        ex->nodes[2 * j] = (double)j / (double)ex->steps;
+        ex->nodes[2 * j + 1] = (j == 0 || j + 1 == points ? 0.5 : 1.0) / (double)ex->steps;
+    }
+    *count = points;
+    return MLOPS_OK;
+}
+
+/*
+ * The piecewise rule: walk the path from kink to kink. A plan without smooth
+ * ops has a constant gradient on each segment, so its midpoint is exact;
+ * otherwise each segment gets max(1, round(steps x length)) midpoints.
+ */
+static int piecewise_nodes(mlops_explainer *ex, const float *x, size_t *count)
+{
+    size_t m = ex->features, i;
+    int exact = mlops__grad_is_piecewise_linear(ex->grad), rc;
+    int64_t segments = 0;
+    double alpha = 0.0;
+    float *point, *direction;
+    if ((rc = grow((void **)&ex->batch, &ex->batch_cap, 2 * m, sizeof(float))) != MLOPS_OK)
+        return rc;
+    point = ex->batch;
+    direction = ex->batch + m;
+    for (i = 0; i < m; i++)
+        direction[i] = (float)((double)x[i] - ex->baseline[i]);
+    *count = 0;
+    while (alpha < 1.0) {
+        const float *y;
+        double step, next;
+        size_t n;
+        if (segments == ex->max_segments)
+            return mlops__error(MLOPS_ELIMIT, SUB,
+                                "the path from the baseline crosses more than %lld activation kinks (max_segments); "
+                                "raise max_segments or choose rule \"trapezoid\"",
+                                (long long)ex->max_segments);
+        for (i = 0; i < m; i++)
+            point[i] = (float)(ex->baseline[i] + alpha * ((double)x[i] - ex->baseline[i]));
+        if ((rc = mlops__grad_forward(&y, ex->grad, point, 1)) != MLOPS_OK ||
+            (rc = mlops__grad_next_kink(&step, ex->grad, direction, MIN_SEGMENT)) != MLOPS_OK)
+            return rc;
+        next = step < 1.0 - alpha ? alpha + step : 1.0;
+        n = exact ? 1 : (size_t)fmax(1.0, floor((double)ex->steps * (next - alpha) + 0.5));
+        if ((rc = add_nodes(ex, count, alpha, next, n)) != MLOPS_OK)
+            return rc;
+        alpha = next;
+        segments++;
+    }
+    return MLOPS_OK;
+}
+
 /* Integrated gradients along the straight path from the baseline to x, with the prediction as one more row. */
 static int ig_row(mlops_explainer *ex, const float *x, float *phi, float *prediction)
 {
-    size_t points = (size_t)ex->steps + (ex->rule == RULE_TRAPEZOID), m = ex->features, j, i;
+    size_t points, m = ex->features, j, i;
     const float *y;
     int rc;
-    if ((rc = grow((void **)&ex->batch, &ex->batch_cap, (points + 1) * m, sizeof(float))) != MLOPS_OK ||
+    if ((rc = ex->rule == RULE_PIECEWISE ? piecewise_nodes(ex, x, &points) : uniform_nodes(ex, &points)) !=
+            MLOPS_OK ||
+        (rc = grow((void **)&ex->batch, &ex->batch_cap, (points + 1) * m, sizeof(float))) != MLOPS_OK ||
         (rc = grow((void **)&ex->grads, &ex->grads_cap, (points + 1) * m, sizeof(float))) != MLOPS_OK ||
         (rc = grow((void **)&ex->sums, &ex->sums_cap, m, sizeof(double))) != MLOPS_OK)
         return rc;
-    for (j = 0; j < points; j++) {
-        double alpha = ex->rule == RULE_TRAPEZOID ? (double)j / (double)ex->steps
-                                                   : ((double)j + 0.5) / (double)ex->steps;
+    for (j = 0; j < points; j++)
         for (i = 0; i < m; i++)
-            ex->batch[j * m + i] = (float)(ex->baseline[i] + alpha * ((double)x[i] - ex->baseline[i]));
-    }
+            ex->batch[j * m + i] = (float)(ex->baseline[i] + ex->nodes[2 * j] * ((double)x[i] - ex->baseline[i]));
     memcpy(ex->batch + points * m, x, m * sizeof *x);
     if ((rc = mlops__grad_forward(&y, ex->grad, ex->batch, points + 1)) != MLOPS_OK)
         return rc;
@@ -487,13 +576,9 @@ static int ig_row(mlops_explainer *ex, const float *x, float *phi, float *predic
     if ((rc = mlops__grad_backward(ex->grads, ex->grad, ex->output)) != MLOPS_OK)
         return rc;
     memset(ex->sums, 0, m * sizeof *ex->sums);
-    for (j = 0; j < points; j++) {
-        double w = 1.0 / (double)ex->steps;
-        if (ex->rule == RULE_TRAPEZOID && (j == 0 || j + 1 == points))
-            w *= 0.5;
+    for (j = 0; j < points; j++)
         for (i = 0; i < m; i++)
-            ex->sums[i] += w * ex->grads[j * m + i];
-    }
+            ex->sums[i] += ex->nodes[2 * j + 1] * ex->grads[j * m + i];
     for (i = 0; i < m; i++)
         phi[i] = (float)(ex->sums[i] * ((double)x[i] - ex->baseline[i]));
     return MLOPS_OK;

@@ -215,9 +215,9 @@ static void test_integrated_gradients_are_complete(void **state)
 }
 
 /*
- * ReLU MLPs: the gradient jumps where a unit switches along the path, so the
- * error falls as 1 / steps: 256 steps stay within 5e-2 of the output here,
- * 4096 steps within 1e-3 (of at least 1, for outputs near zero).
+ * ReLU MLPs: the gradient jumps where a unit switches along the path; the
+ * piecewise rule (their default) integrates between those kinks, so 256 steps
+ * stay within 1e-3 of the output (of at least 1e-2, for outputs near zero).
  */
 static void test_integrated_gradients_on_relu_networks(void **state)
 {
@@ -227,15 +227,117 @@ static void test_integrated_gradients_on_relu_networks(void **state)
     (void)state;
     fill(x, 10 * 6, 5, 1.5f);
     fill(background, 20 * 6, 6, 1.0f);
-    check_completeness(relu_mlp, 0, 256, 5e-2, 1.0, x, 10, background, 20);
-    check_completeness(relu_mlp, 0, 4096, 1e-3, 1.0, x, 10, background, 20);
+    check_completeness(relu_mlp, 0, 256, 1e-3, 1e-2, x, 10, background, 20);
+    check_completeness(relu_mlp, 0, 256, 1e-3, 1e-2, x, 10, NULL, 0);
     assert_int_equal(mlops_session_open_file(&digits, ts_data("infer/digits_mlp.onnx"), NULL, NULL), MLOPS_OK);
-    for (k = 0; k < 10; k += 3) {
-        check_completeness(digits, k, 256, 5e-2, 1.0, digits_x, 8, digits_x + 8 * PIXELS, 32);
-        check_completeness(digits, k, 4096, 1e-3, 1.0, digits_x, 8, digits_x + 8 * PIXELS, 32);
-    }
+    for (k = 0; k < 10; k++)
+        check_completeness(digits, k, 256, 1e-3, 1e-2, digits_x, 8, digits_x + 8 * PIXELS, 32);
     mlops_session_free(relu_mlp);
     mlops_session_free(digits);
+}
+
+/* Attributions and completeness errors of `rows` rows of x explained with `options`. */
+static void explain_with(float *phi, float *err, mlops_session *session, const char *options, const float *x,
+                         size_t rows, const float *background, size_t background_rows)
+{
+    mlops_explainer *ex = NULL;
+    size_t features = mlops_session_input_width(session);
+    assert_int_equal(mlops_explainer_open(&ex, session, options, background, background_rows), MLOPS_OK);
+    assert_int_equal(mlops_explain_rows(phi, NULL, NULL, err, rows * features, ex, x, rows), MLOPS_OK);
+    mlops_explainer_free(ex);
+}
+
+/*
+ * Networks made of affine ops and Relu, LeakyRelu or Clip (standalone or
+ * fused into a linear layer) are piecewise linear along the path: the
+ * piecewise rule adds up within 1e-5 (rounding), and matches
+ * 2^16 trapezoid steps within 1e-4 per attribution, the reference's own error
+ * (each kink costs it up to 2^-16 of the gradient's jump; about 1e-5 here).
+ */
+static void test_piecewise_rule_is_exact(void **state)
+{
+    static const char *const models[] = {"mlp_relu", "op_relu", "op_leakyrelu", "op_clip", "op_linear_relu",
+                                         "op_linear_leakyrelu", "op_linear_clip", NULL};
+    float x[6 * 6], background[6 * 6], phi[6 * 6], ref[6 * 6], err[6];
+    size_t m, k, i;
+    (void)state;
+    fill(x, 6 * 6, 21, 2.0f);
+    fill(background, 6 * 6, 22, 2.0f);
+    for (m = 0; models[m] != NULL; m++) {
+        mlops_session *session = open_model(models[m], NULL);
+        size_t features = mlops_session_input_width(session), width = mlops_session_output_width(session);
+        for (k = 0; k < width; k++) {
+            char options[96];
+            snprintf(options, sizeof options, "{\"rule\":\"piecewise\",\"steps\":1,\"output\":%zu}", k);
+            explain_with(phi, err, session, options, x, 6, background, 6);
+            snprintf(options, sizeof options, "{\"rule\":\"trapezoid\",\"steps\":65536,\"output\":%zu}", k);
+            explain_with(ref, NULL, session, options, x, 6, background, 6);
+            for (i = 0; i < 6 * features; i++)
+                if (fabs(phi[i] - ref[i]) > 1e-4)
+                    fail_msg("%s output %zu: attribution %zu is %g, 2^16 trapezoid steps give %g", models[m], k, i,
+                             phi[i], ref[i]);
+            for (i = 0; i < 6; i++)
+                if (err[i] > 1e-5)
+                    fail_msg("%s output %zu row %zu: completeness error %g", models[m], k, i, err[i]);
+        }
+        mlops_session_free(session);
+    }
+}
+
+/*
+ * ReLU then Tanh: kinks split the path and each piece gets its share of the
+ * steps, which converges faster than uniform steps over the kinks.
+ */
+static void test_piecewise_rule_with_smooth_ops(void **state)
+{
+    mlops_session *session = open_model("mlp_relu_tanh", NULL);
+    float x[10 * 6], background[20 * 6], phi[10 * 6], err[10], uniform_err[10];
+    double worst, uniform_worst;
+    size_t k, r;
+    (void)state;
+    fill(x, 10 * 6, 23, 2.0f);
+    fill(background, 20 * 6, 24, 1.0f);
+    for (k = 0; k < 2; k++) {
+        char options[96];
+        snprintf(options, sizeof options, "{\"steps\":64,\"output\":%zu}", k);
+        explain_with(phi, err, session, options, x, 10, background, 20);
+        snprintf(options, sizeof options, "{\"rule\":\"trapezoid\",\"steps\":64,\"output\":%zu}", k);
+        explain_with(phi, uniform_err, session, options, x, 10, background, 20);
+        worst = uniform_worst = 0.0;
+        for (r = 0; r < 10; r++) {
+            worst = fmax(worst, err[r]);
+            uniform_worst = fmax(uniform_worst, uniform_err[r]);
+        }
+        if (!(worst < uniform_worst / 4.0))
+            fail_msg("output %zu: worst completeness error %g piecewise, %g with uniform steps", k, worst,
+                     uniform_worst);
+        check_completeness(session, k, 256, 1e-3, 1e-2, x, 10, background, 20);
+    }
+    mlops_session_free(session);
+}
+
+static void expect_open_error(mlops_session *session, const char *options, const float *background, size_t rows,
+                              int code, const char *needle)
+{
+    mlops_explainer *ex = (mlops_explainer *)1;
+    ts_assert_error(mlops_explainer_open(&ex, session, options, background, rows), code, needle);
+    assert_null(ex);
+}
+
+/* More kinks on a row's path than max_segments: the row fails, named, with the limit. */
+static void test_piecewise_segment_cap(void **state)
+{
+    mlops_session *session = open_model("mlp_relu", NULL);
+    mlops_explainer *ex = NULL;
+    float x[2 * 6], phi[2 * 6];
+    (void)state;
+    fill(x, 2 * 6, 5, 1.5f);
+    assert_int_equal(mlops_explainer_open(&ex, session, "{\"max_segments\":1}", NULL, 0), MLOPS_OK);
+    ts_assert_error(mlops_explain_rows(phi, NULL, NULL, NULL, 12, ex, x, 2), MLOPS_ELIMIT,
+                    "row 0: the path from the baseline crosses more than 1 activation kinks (max_segments)");
+    mlops_explainer_free(ex);
+    expect_open_error(session, "{\"max_segments\":0}", NULL, 0, MLOPS_EFORMAT, "$.max_segments");
+    mlops_session_free(session);
 }
 
 /* The midpoint rule and a given baseline row also add up; a row at the baseline gets zero attributions. */
@@ -535,36 +637,32 @@ static void test_permutation_on_digits(void **state)
 /* ---- warm runs and errors ---------------------------------------------------------- */
 static void test_warm_explanations_allocate_nothing(void **state)
 {
-    mlops_session *session = open_model("mlp_tanh", NULL);
-    mlops_explainer *ig = NULL, *ks = NULL;
+    mlops_session *session = open_model("mlp_tanh", NULL), *kinked = open_model("mlp_relu_tanh", NULL);
+    mlops_explainer *ex[3] = {NULL, NULL, NULL};
     float x[3 * 6], background[5 * 6], phi[18], se[18];
+    int i;
     (void)state;
     fill(x, 18, 15, 1.0f);
     fill(background, 30, 16, 1.0f);
     ts_alloc_install();
-    assert_int_equal(mlops_explainer_open(&ig, session, "{\"steps\":64}", background, 5), MLOPS_OK);
-    assert_int_equal(mlops_explainer_open(&ks, session, "{\"method\":\"kernel_shap\",\"samples\":128}", background, 5),
-                     MLOPS_OK);
-    assert_int_equal(mlops_explain_rows(phi, se, NULL, NULL, 18, ig, x, 3), MLOPS_OK);
-    assert_int_equal(mlops_explain_rows(phi, se, NULL, NULL, 18, ks, x, 3), MLOPS_OK);
+    assert_int_equal(mlops_explainer_open(&ex[0], session, "{\"steps\":64}", background, 5), MLOPS_OK);
+    assert_int_equal(
+        mlops_explainer_open(&ex[1], session, "{\"method\":\"kernel_shap\",\"samples\":128}", background, 5),
+        MLOPS_OK);
+    assert_int_equal(mlops_explainer_open(&ex[2], kinked, "{\"steps\":64}", background, 5), MLOPS_OK);
+    for (i = 0; i < 3; i++)
+        assert_int_equal(mlops_explain_rows(phi, se, NULL, NULL, 18, ex[i], x, 3), MLOPS_OK);
     ts_alloc_fail_at(1);
-    assert_int_equal(mlops_explain_rows(phi, se, NULL, NULL, 18, ig, x, 3), MLOPS_OK);
-    assert_int_equal(mlops_explain_rows(phi, se, NULL, NULL, 18, ks, x, 3), MLOPS_OK);
+    for (i = 0; i < 3; i++)
+        assert_int_equal(mlops_explain_rows(phi, se, NULL, NULL, 18, ex[i], x, 3), MLOPS_OK);
     assert_false(ts_alloc_failure_hit());
     ts_alloc_fail_at(0);
-    mlops_explainer_free(ig);
-    mlops_explainer_free(ks);
+    for (i = 0; i < 3; i++)
+        mlops_explainer_free(ex[i]);
     assert_int_equal(ts_alloc_live(), 0);
     assert_int_equal(mlops_allocator_set(NULL), MLOPS_OK);
     mlops_session_free(session);
-}
-
-static void expect_open_error(mlops_session *session, const char *options, const float *background, size_t rows,
-                              int code, const char *needle)
-{
-    mlops_explainer *ex = (mlops_explainer *)1;
-    ts_assert_error(mlops_explainer_open(&ex, session, options, background, rows), code, needle);
-    assert_null(ex);
+    mlops_session_free(kinked);
 }
 
 static void test_errors(void **state)
@@ -718,6 +816,13 @@ static void test_allocation_failures(void **state)
         assert_int_equal(mlops_allocator_set(NULL), MLOPS_OK);
     }
     mlops_session_free(session);
+    session = open_model("mlp_relu_tanh", NULL);
+    ctx.session = session;
+    ctx.options = "{\"steps\":8}";
+    ctx.what = 0;
+    assert_true(ts_each_allocation_failure(alloc_call, alloc_cleanup, &ctx) > 5);
+    assert_int_equal(mlops_allocator_set(NULL), MLOPS_OK);
+    mlops_session_free(session);
     session = open_model("softmax", NULL);
     ctx.session = session;
     ctx.options = "{\"scale\":\"probability\",\"output\":2}";
@@ -736,6 +841,9 @@ int main(void)
         cmocka_unit_test(test_softmax_model_is_linear),
         cmocka_unit_test(test_integrated_gradients_are_complete),
         cmocka_unit_test(test_integrated_gradients_on_relu_networks),
+        cmocka_unit_test(test_piecewise_rule_is_exact),
+        cmocka_unit_test(test_piecewise_rule_with_smooth_ops),
+        cmocka_unit_test(test_piecewise_segment_cap),
         cmocka_unit_test(test_integrated_gradients_options),
         cmocka_unit_test(test_gradients_match_finite_differences),
         cmocka_unit_test(test_op_models_fuse_as_expected),

@@ -46,7 +46,8 @@ class Explainer(Handle):
     ``background`` holds rows (any float container the sessions take) for the
     baseline ``"mean"`` and for KernelSHAP; options are those of
     ``mlops_explainer_open`` ("method", "output", "baseline", "steps",
-    "rule", "samples", "seed", "scale", "features"). One thread at a time.
+    "rule", "max_segments", "samples", "seed", "scale", "features"). One
+    thread at a time.
     """
 
     _free = lib.mlops_explainer_free

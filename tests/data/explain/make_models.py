@@ -6,6 +6,7 @@
   softmax.onnx     Gemm 4 -> 3 + Softmax (a multinomial logistic model)
   mlp_tanh.onnx    6 -> 16 tanh -> 8 sigmoid -> 3 softmax
   mlp_relu.onnx    6 -> 32 relu -> 16 relu -> 1
+  mlp_relu_tanh.onnx 6 -> 24 relu -> 12 tanh -> 2 (kinks and a smooth op on one path)
   op_<name>.onnx   4 inputs scaled per column, one op under test, then a Gemm to 3
                    outputs: every op a session runs that has a derivative
   rowwise.onnx     MatMul and Gemm of a row with itself (both inputs variable; one row)
@@ -175,12 +176,25 @@ def refused():
          gemm + [ints("shape", [4])], 4, 2, opset=17)
 
 
+def mixed():
+    # its own generator, so adding it left the other models as they were
+    rng = np.random.default_rng(11)
+    save("mlp_relu_tanh", [
+        helper.make_node("Gemm", ["x", "l1_w", "l1_b"], ["h1"]), helper.make_node("Relu", ["h1"], ["a1"]),
+        helper.make_node("Gemm", ["a1", "l2_w", "l2_b"], ["h2"]), helper.make_node("Tanh", ["h2"], ["a2"]),
+        helper.make_node("Gemm", ["a2", "l3_w", "l3_b"], ["y"]),
+    ], [tensor("l1_w", rng.normal(0, 0.7, (6, 24))), tensor("l1_b", rng.normal(0, 0.3, 24)),
+        tensor("l2_w", rng.normal(0, 0.6, (24, 12))), tensor("l2_b", rng.normal(0, 0.3, 12)),
+        tensor("l3_w", rng.normal(0, 0.8, (12, 2))), tensor("l3_b", rng.normal(0, 0.3, 2))], 6, 2)
+
+
 def main():
     linear_models()
     mlps()
     op_models()
     rowwise_and_quantized()
     refused()
+    mixed()
 
 
 if __name__ == "__main__":
