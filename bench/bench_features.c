@@ -23,6 +23,8 @@
 
 #include "mlops.h"
 
+#include "bench_clock.h"
+
 #define FEATURES 16
 #define BATCH 100000
 #define SMALL_FEATURES 4
@@ -36,13 +38,6 @@ static uint64_t rng(void)
     rng_state ^= rng_state >> 7;
     rng_state ^= rng_state << 17;
     return rng_state;
-}
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
 static void die(const char *what, int rc)

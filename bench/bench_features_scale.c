@@ -16,14 +16,9 @@
 
 #include "mlops.h"
 
-#define BATCH 500000
+#include "bench_clock.h"
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
+#define BATCH 500000
 
 static long peak_rss_mb(void)
 {

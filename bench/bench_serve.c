@@ -18,18 +18,14 @@
 
 #include "mlops.h"
 
+#include "bench_clock.h"
+
 /* CPU time of the calling thread: on a shared host, time other processes take from us does not count. */
-static double now_s(void)
+static double thread_cpu_s(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static int by_value(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
 }
 
 static double median(double *v, int n)
@@ -68,15 +64,15 @@ static void *run_job(void *arg)
         snprintf(keys[i], sizeof keys[i], "%d:%d", j->id, i);
     pthread_barrier_wait(j->start);
     for (b = 0; b < BLOCKS; b++) {
-        double t0 = now_s(), t1;
+        double t0 = thread_cpu_s(), t1;
         for (i = 0; i < per_block; i++)
             check(mlops_session_run(j->session, j->x + (size_t)(i & 255) * j->width, 1, y, 64), "session run");
-        t1 = now_s();
+        t1 = thread_cpu_s();
         for (i = 0; i < per_block; i++)
             check(mlops_router_run(NULL, j->router, keys[i & 1023], j->x + (size_t)(i & 255) * j->width, 1, y, 64),
                   "router run");
         j->bare_s += t1 - t0;
-        j->router_s += now_s() - t1;
+        j->router_s += thread_cpu_s() - t1;
     }
     j->calls = per_block * BLOCKS;
     return NULL;

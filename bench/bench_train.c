@@ -15,16 +15,11 @@
 
 #include "mlops.h"
 
+#include "bench_clock.h"
+
 #define ROWS 100000
 #define INPUTS 64
 #define CLASSES 10
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
 
 static int cmp_double(const void *a, const void *b)
 {
