@@ -68,6 +68,39 @@ static int explainer_options(cli_buf *options, const explain_args *a, const mlop
     return CLI_OK;
 }
 
+/*
+ * The model's input columns of `rows` into *input (replacing what it held):
+ * when the model names its features and --exclude is not given, exactly those
+ * columns in that order; else every numeric column not in `exclude`.
+ */
+static int input_columns(mlops_frame **input, const explain_args *a, const mlops_session *session,
+                         const mlops_frame *rows, const char *exclude, const char *path)
+{
+    size_t i, column, width = mlops_session_input_width(session);
+    const char **names;
+    int rc = CLI_OK;
+    mlops_frame_free(*input);
+    *input = NULL;
+    if (a->exclude || !mlops_session_feature_name(session, 0))
+        return cli_split_columns(input, NULL, rows, exclude);
+    if (!(names = calloc(width + 1, sizeof *names))) {
+        fprintf(stderr, "mlops: out of memory\n");
+        return CLI_FAILURE;
+    }
+    for (i = 0; i < width && rc == CLI_OK; i++) {
+        names[i] = mlops_session_feature_name(session, i);
+        if (mlops_frame_column_index(&column, rows, names[i]) != MLOPS_OK) {
+            fprintf(stderr, "mlops: %s has no column \"%s\", feature %zu of the model (choose columns with --exclude)\n",
+                    path, names[i], i);
+            rc = CLI_FAILURE;
+        }
+    }
+    if (rc == CLI_OK && mlops_frame_select(input, rows, names, width) != MLOPS_OK)
+        rc = cli_fail("selecting the model's feature columns");
+    free(names);
+    return rc;
+}
+
 /* The label column as floats (malloc'd); NULL after printing an error. */
 static float *label_values(const mlops_frame *rows, const char *column)
 {
@@ -101,7 +134,7 @@ static int background_rows(float **out, size_t *rows_out, const explain_args *a,
         return CLI_OK;
     }
     if (!(rc = cli_read_csv(&rows, a->background, NULL, NULL)) &&
-        !(rc = cli_split_columns(&input, NULL, rows, exclude))) {
+        !(rc = input_columns(&input, a, session, rows, exclude, a->background))) {
         *rows_out = mlops_frame_rows(input);
         if (!(*out = cli_input_matrix(session, input, a->background)))
             rc = CLI_FAILURE;
@@ -247,7 +280,8 @@ static int run_explain(cli_context *ctx)
     if ((rc = cli_precision_options(&session_options, &cli_cmd_explain, a.precision)) ||
         (rc = cli_read_csv(&rows, a.rows_path, NULL, NULL)) ||
         (rc = cli_split_columns(&input, NULL, rows, exclude.data)) ||
-        (rc = cli_open_model(&session, ctx, &cli_cmd_explain, a.model, session_options.data, input)))
+        (rc = cli_open_model(&session, ctx, &cli_cmd_explain, a.model, session_options.data, input)) ||
+        (rc = input_columns(&input, &a, session, rows, exclude.data, a.rows_path)))
         goto out;
     n = mlops_frame_rows(input);
     width = mlops_session_input_width(session);
@@ -287,7 +321,9 @@ const cli_command cli_cmd_explain = {
     "usage: mlops [--db FILE] [--json] explain MODEL ROWS.csv [options]\n\n"
     "MODEL is an ONNX file or a registry reference NAME@ALIAS / NAME@VERSION.\n"
     "The numeric columns of ROWS.csv, in order, form each input row and name the\n"
-    "features. Per row: each feature's attribution to the chosen output; they add\n"
+    "features; for a registry version whose metadata names its features (as\n"
+    "mlops train registers them) exactly those columns, in that order, unless\n"
+    "--exclude is given. Per row: each feature's attribution to the chosen output; they add\n"
     "up, with the baseline's output, to the prediction. An int8 model is explained\n"
     "through its fp32 twin.\n\n"
     "options:\n"

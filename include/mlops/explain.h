@@ -43,9 +43,10 @@ typedef struct mlops_explainer mlops_explainer;
  * "max_segments" (piecewise: most segments per row, 1..1000000, default
  * 4096; more fails the row with MLOPS_ELIMIT), "samples" (KernelSHAP coalitions,
  * 4..10000000, default 2048), "seed" (default 0), "scale" (linear: "logit"
- * default, or "probability"), "features" (one name per feature; default "x0",
- * "x1", ...). `background` (rows x features floats, copied; may be NULL
- * with 0 rows) is required by KernelSHAP and by the baseline "mean".
+ * default, or "probability"), "features" (one name per feature; default the
+ * session's mlops_session_feature_name(), else "x0", "x1", ...). `background`
+ * (rows x features floats, copied; may be NULL with 0 rows) is required by
+ * KernelSHAP and by the baseline "mean".
  * Errors: MLOPS_EFORMAT (options, with their $.path), MLOPS_EINVAL (missing
  * background, probability scale without Sigmoid or Softmax),
  * MLOPS_EUNSUPPORTED (the model, or an op without a derivative, named).

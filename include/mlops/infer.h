@@ -106,7 +106,9 @@ MLOPS_API int mlops_session_open_file(mlops_session **out, const char *path, con
  * names ("fraud@production", "fraud@7"), read and verified. When that version
  * has no signature yet it is filled from the session's inputs and outputs
  * (mlops_session_signature()); one already set is left alone, and nothing is
- * written through a read-only `db`. Errors: MLOPS_EINVAL (malformed
+ * written through a read-only `db`. The version's metadata "features" (one
+ * name per input column, as the trainer registers) become the session's
+ * mlops_session_feature_name(). Errors: MLOPS_EINVAL (malformed
  * reference), MLOPS_ENOTFOUND (model, alias or version; the message names the
  * reference), MLOPS_ECORRUPT (damaged artifact), and those of
  * mlops_session_open() for an artifact that is not a usable ONNX model. @thread handle
@@ -147,10 +149,16 @@ MLOPS_API size_t mlops_session_input_width(const mlops_session *session);
 /** Floats per input row of the first output. @thread any */
 MLOPS_API size_t mlops_session_output_width(const mlops_session *session);
 /**
+ * Name of column `index` of the input row (feature name), borrowed until the session is freed; NULL when
+ * unknown (only registry sessions of versions whose metadata lists "features" know them) or out of range. @thread any
+ */
+MLOPS_API const char *mlops_session_feature_name(const mlops_session *session, size_t index);
+/**
  * The model's signature as JSON (free with mlops_free()), the shape registry
  * versions keep: {"inputs": [{"name", "type", "shape"}], "outputs": [...]},
  * types "float32", "float64", "int64", "int32", "int8", "uint8", "bool", and
- * -1 marking the batch dimension of shapes. @thread any
+ * -1 marking the batch dimension of shapes; the first input adds "features"
+ * (names) when mlops_session_feature_name() knows them. @thread any
  */
 MLOPS_API int mlops_session_signature(char **out, const mlops_session *session);
 /** Kernel of the int8 layers ("ref", "avx2", "avx512vnni", "amx"), or "fp32" when none runs in int8; static. @thread any */

@@ -145,6 +145,7 @@ typedef struct options {
     int64_t output, steps, samples, seed, max_segments;
 } options;
 
+/* Feature names: the "features" option, else the session's, else x0, x1, ... */
 static int parse_names(mlops_explainer *ex, const mlops__json *features)
 {
     size_t i;
@@ -155,6 +156,8 @@ static int parse_names(mlops_explainer *ex, const mlops__json *features)
     for (i = 0; i < ex->features; i++) {
         if (features != NULL) {
             ex->names[i] = mlops__strdup(mlops__json_string(mlops__json_at(features, i)));
+        } else if (mlops_session_feature_name(ex->session, i) != NULL) {
+            ex->names[i] = mlops__strdup(mlops_session_feature_name(ex->session, i));
         } else {
             snprintf(name, sizeof name, "x%zu", i);
             ex->names[i] = mlops__strdup(name);

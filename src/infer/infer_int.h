@@ -165,4 +165,11 @@ int mlops__qlinear_run_pool(const mlops__qlinear *layer, mlops__pool *pool, cons
 int mlops__qlinear_run_w8(const mlops__qlinear *layer, mlops__pool *pool, const float *x, size_t m, size_t ldx,
                           float *y, size_t ldy);
 
+/*
+ * Name the columns of the session's single float input: when `names` is an
+ * array of mlops_session_input_width() strings they are copied, replacing any
+ * set before; anything else leaves the session without names. MLOPS_ENOMEM only.
+ */
+int mlops__session_set_feature_names(mlops_session *session, const mlops__json *names);
+
 #endif /* MLOPS_INFER_INT_H */

@@ -26,6 +26,7 @@ struct mlops_session {
     size_t threads;           /* per run, the caller included */
     size_t input_width;       /* floats per row of the single float input, 0 otherwise */
     size_t output_width;
+    char **feature_names;     /* input_width names of the input's columns, or NULL when unknown */
     atomic_int busy[SLOTS];
     mlops__ctx *slot[SLOTS];
 };
@@ -427,6 +428,38 @@ int mlops_session_open_file(mlops_session **out, const char *path, const char *o
     return rc;
 }
 
+static void free_feature_names(mlops_session *session)
+{
+    size_t i;
+    if (session->feature_names != NULL)
+        for (i = 0; i < session->input_width; i++)
+            mlops__free(session->feature_names[i]);
+    mlops__free(session->feature_names);
+    session->feature_names = NULL;
+}
+
+int mlops__session_set_feature_names(mlops_session *session, const mlops__json *names)
+{
+    size_t i, n = session->input_width;
+    free_feature_names(session);
+    if (n == 0 || !mlops__json_is_array(names) || mlops__json_array_size(names) != n)
+        return MLOPS_OK;
+    for (i = 0; i < n; i++)
+        if (!mlops__json_is_string(mlops__json_at(names, i)))
+            return MLOPS_OK;
+    session->feature_names = mlops__calloc(n, sizeof *session->feature_names);
+    for (i = 0; session->feature_names != NULL && i < n; i++) {
+        session->feature_names[i] = mlops__strdup(mlops__json_string(mlops__json_at(names, i)));
+        if (session->feature_names[i] == NULL)
+            break;
+    }
+    if (session->feature_names == NULL || i < n) {
+        free_feature_names(session);
+        return mlops__error(MLOPS_ENOMEM, SUB, "out of memory for %zu feature names", n);
+    }
+    return MLOPS_OK;
+}
+
 void mlops_session_free(mlops_session *session)
 {
     int i;
@@ -434,6 +467,7 @@ void mlops_session_free(mlops_session *session)
         return;
     for (i = 0; i < SLOTS; i++)
         mlops__ctx_free(session->slot[i]);
+    free_feature_names(session);
     mlops__graph_free(session->graph);
     mlops__free(session);
 }
@@ -569,6 +603,13 @@ size_t mlops_session_output_width(const mlops_session *session)
     return session != NULL ? session->output_width : 0;
 }
 
+const char *mlops_session_feature_name(const mlops_session *session, size_t index)
+{
+    if (session == NULL || session->feature_names == NULL || index >= session->input_width)
+        return NULL;
+    return session->feature_names[index];
+}
+
 const char *mlops_session_kernel(const mlops_session *session)
 {
     if (session == NULL)
@@ -631,16 +672,31 @@ static const char *signature_type(int32_t dtype)
     }
 }
 
-/* {"name", "type", "shape"} of one graph input or output; -1 marks the batch dimension. */
-static void signature_entry(mlops__buf *buf, const mlops__value *value, int batch)
+/*
+ * {"name", "type", "shape"} of one graph input or output; -1 marks the batch
+ * dimension. With `features` (count names, or NULL) the entry adds "features".
+ */
+static void signature_entry(mlops__buf *buf, const mlops__value *value, int batch, char *const *features,
+                            size_t count)
 {
     int32_t d;
+    size_t i;
     mlops__buf_puts(buf, "{\"name\":");
     mlops__buf_json_string(buf, value->name);
     mlops__buf_printf(buf, ",\"type\":\"%s\",\"shape\":[", signature_type(value->t.dtype));
     for (d = 0; d < value->t.rank; d++)
         mlops__buf_printf(buf, "%s%lld", d > 0 ? "," : "", (d == 0 && batch) ? -1LL : (long long)value->t.dims[d]);
-    mlops__buf_puts(buf, "]}");
+    mlops__buf_putc(buf, ']');
+    if (features != NULL) {
+        mlops__buf_puts(buf, ",\"features\":[");
+        for (i = 0; i < count; i++) {
+            if (i > 0)
+                mlops__buf_putc(buf, ',');
+            mlops__buf_json_string(buf, features[i]);
+        }
+        mlops__buf_putc(buf, ']');
+    }
+    mlops__buf_putc(buf, '}');
 }
 
 int mlops_session_signature(char **out, const mlops_session *session)
@@ -661,13 +717,13 @@ int mlops_session_signature(char **out, const mlops_session *session)
         const mlops__value *value = &graph->values[graph->inputs[i]];
         if (i > 0)
             mlops__buf_putc(&buf, ',');
-        signature_entry(&buf, value, value->batch);
+        signature_entry(&buf, value, value->batch, i == 0 ? session->feature_names : NULL, session->input_width);
     }
     mlops__buf_puts(&buf, "],\"outputs\":[");
     for (i = 0; i < graph->n_outputs; i++) {
         if (i > 0)
             mlops__buf_putc(&buf, ',');
-        signature_entry(&buf, &graph->values[graph->outputs[i]], output_batch(graph, i));
+        signature_entry(&buf, &graph->values[graph->outputs[i]], output_batch(graph, i), NULL, 0);
     }
     mlops__buf_puts(&buf, "]}");
     if ((rc = mlops__buf_status(&buf, SUB)) != MLOPS_OK) {

@@ -1,6 +1,7 @@
 /*
  * Sessions opened from the registry: resolve a reference, read the version's
- * artifact, open a session on it, and fill the version's signature when it
+ * artifact, open a session on it, name its input columns after the
+ * version's metadata "features", and fill the version's signature when it
  * has none. The router loads its arms through the same function.
  *
  * This lives in src/serve, not src/infer: serve already sits on both the
@@ -12,33 +13,29 @@
 
 #include "serve_int.h"
 #include "../store/store_int.h"
+#include "../infer/infer_int.h"
 
-/* Whether the version has a signature: *set_out 1 when set, 0 when empty. */
-static int signature_is_set(int *set_out, mlops_db *db, const char *model, int64_t version)
+/* The version's document (its metadata and signature), parsed. */
+static int version_document(mlops__json **out, mlops_db *db, const char *model, int64_t version)
 {
-    mlops__json *doc = NULL;
     char *text = NULL;
     int rc;
-    *set_out = 0;
+    *out = NULL;
     if ((rc = mlops_version_show(&text, db, model, version)) != MLOPS_OK)
         return rc;
-    rc = mlops__json_parse(&doc, text, SERVE_SUB, "version document");
-    if (rc == MLOPS_OK)
-        *set_out = mlops__json_is_object(mlops__json_get(doc, "signature"));
-    mlops__json_free(doc);
+    rc = mlops__json_parse(out, text, SERVE_SUB, "version document");
     mlops_free(text);
     return rc;
 }
 
 /* Record the session's signature as the version's when the version has none. */
-static int signature_fill(mlops_db *db, const char *model, int64_t version, const mlops_session *session)
+static int signature_fill(mlops_db *db, const char *model, int64_t version, const mlops__json *doc,
+                          const mlops_session *session)
 {
     char *signature = NULL;
-    int set = 0, rc;
-    if (mlops__db_is_read_only(db))
+    int rc;
+    if (mlops__db_is_read_only(db) || mlops__json_is_object(mlops__json_get(doc, "signature")))
         return MLOPS_OK;
-    if ((rc = signature_is_set(&set, db, model, version)) != MLOPS_OK || set)
-        return rc;
     if ((rc = mlops_session_signature(&signature, session)) != MLOPS_OK)
         return rc;
     rc = mlops_version_signature_fill(db, model, version, signature);
@@ -52,6 +49,7 @@ int mlops__serve_session_load(mlops_session **out, mlops_db *db, const char *mod
                               const char *options_json, const mlops_frame *calibration)
 {
     mlops_session *session = NULL;
+    mlops__json *doc = NULL;
     void *bytes = NULL;
     size_t len = 0;
     int rc;
@@ -60,10 +58,15 @@ int mlops__serve_session_load(mlops_session **out, mlops_db *db, const char *mod
         return rc;
     rc = mlops_session_open(&session, bytes, len, options_json, calibration);
     mlops_free(bytes);
-    if (rc == MLOPS_OK && (rc = signature_fill(db, model, version, session)) != MLOPS_OK) {
+    if (rc == MLOPS_OK &&
+        ((rc = version_document(&doc, db, model, version)) != MLOPS_OK ||
+         (rc = mlops__session_set_feature_names(
+              session, mlops__json_get(mlops__json_get(doc, "metadata"), "features"))) != MLOPS_OK ||
+         (rc = signature_fill(db, model, version, doc, session)) != MLOPS_OK)) {
         mlops_session_free(session);
         session = NULL;
     }
+    mlops__json_free(doc);
     *out = session;
     return rc;
 }

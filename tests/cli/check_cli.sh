@@ -282,6 +282,13 @@ expect 1 "\$.model.type" -- train "$work/train.csv" --config "$work/bad.json"
 expect 1 "model \"nope\"" -- --db "$db" train "$work/train.csv" --config "$work/train.json" --register nope
 expect 2 "--config FILE are required" -- train "$work/train.csv"
 if [ -s "$work/model.onnx" ]; then passed=$((passed + 1)); else echo "FAIL: mlops train --save-onnx wrote nothing"; failures=$((failures + 1)); fi
+# A registered trained model names its features: explain picks those columns of the CSV, in that order.
+expect 0 "created model ab" -- --db "$db" model create ab
+expect 0 "registered as ab version 1" -- --db "$db" train "$work/train.csv" --config "$work/train.json" --register ab
+printf 'id,b,label,a\n7,0.5,1,0.25\n8,-1,0,0.5\n' > "$work/shuffled.csv"
+printf 'a,c\n1,2\n' > "$work/missing.csv"
+expect 0 "\"features\":[\"a\",\"b\"]" -- --db "$db" --json explain ab@1 "$work/shuffled.csv"
+expect 1 "has no column \"b\", feature 1 of the model" -- --db "$db" explain ab@1 "$work/missing.csv"
 
 echo "$passed passed, $failures failed"
 [ "$failures" -eq 0 ]

@@ -570,6 +570,47 @@ static void test_rows_json(void **state)
     mlops_session_free(session);
 }
 
+/* A session opened from the registry names its features after the version's metadata: the explainer's default. */
+static void test_names_default_to_the_session(void **state)
+{
+    mlops_db *db = NULL;
+    mlops_session *session = NULL;
+    mlops_explainer *ex = NULL;
+    float x[2 * 5];
+    char *json = NULL, *bytes;
+    size_t len = 0;
+    int64_t version = 0;
+    (void)state;
+    fill(x, 10, 21, 1.0f);
+    bytes = ts_read_file(ts_data("explain/linear.onnx"), &len);
+    assert_int_equal(mlops_db_open(&db, ts_path("names.db"), NULL), MLOPS_OK);
+    assert_int_equal(mlops_model_create(db, "credit", NULL, NULL), MLOPS_OK);
+    assert_int_equal(mlops_version_register(&version, db, "credit", bytes, len,
+                                            "{\"metadata\":{\"features\":[\"income\",\"age\",\"debt\",\"zero\",\"tenure\"]}}"),
+                     MLOPS_OK);
+    assert_int_equal(mlops_session_open_registry(&session, db, "credit@1", NULL, NULL), MLOPS_OK);
+    assert_int_equal(mlops_explainer_open(&ex, session, "{\"baseline\":\"zeros\"}", NULL, 0), MLOPS_OK);
+    assert_string_equal(mlops_explainer_feature_name(ex, 0), "income");
+    assert_string_equal(mlops_explainer_feature_name(ex, 4), "tenure");
+    assert_int_equal(mlops_explain_rows_json(&json, ex, x, 2), MLOPS_OK);
+    assert_non_null(strstr(json, "\"features\":[\"income\",\"age\",\"debt\",\"zero\",\"tenure\"]"));
+    mlops_free(json);
+    assert_int_equal(mlops_explain_global(&json, ex, x, 2), MLOPS_OK);
+    assert_non_null(strstr(json, "{\"name\":\"debt\","));
+    assert_null(strstr(json, "\"x2\""));
+    mlops_free(json);
+    mlops_explainer_free(ex);
+    /* The "features" option still wins. */
+    assert_int_equal(mlops_explainer_open(&ex, session, "{\"baseline\":\"zeros\",\"features\":[\"a\",\"b\",\"c\",\"d\",\"e\"]}",
+                                          NULL, 0),
+                     MLOPS_OK);
+    assert_string_equal(mlops_explainer_feature_name(ex, 0), "a");
+    mlops_explainer_free(ex);
+    mlops_session_free(session);
+    mlops_db_close(db);
+    free(bytes);
+}
+
 /* Feature 3 of linear.onnx has weight 0: no importance; feature 2 (weight 2) leads on comparable inputs. */
 static void test_global_importance(void **state)
 {
@@ -851,6 +892,7 @@ int main(void)
         cmocka_unit_test(test_kernel_shap_error_shrinks),
         cmocka_unit_test(test_int8_session_is_explained_through_its_fp32_twin),
         cmocka_unit_test(test_rows_json),
+        cmocka_unit_test(test_names_default_to_the_session),
         cmocka_unit_test(test_global_importance),
         cmocka_unit_test(test_permutation_on_digits),
         cmocka_unit_test(test_warm_explanations_allocate_nothing),

@@ -1,7 +1,8 @@
 /*
  * Sessions opened from the registry: by alias, by version, after an alias
  * moves; the version's signature filled once from the model and never
- * overwritten; every error with its status and message; allocation failures.
+ * overwritten; input feature names from the version's metadata; every
+ * error with its status and message; allocation failures.
  */
 #include "serve_fixture.h"
 #include "../registry/registry_fixture.h"
@@ -118,6 +119,93 @@ static void test_signature_filled_once_and_never_overwritten(void **state)
     mlops_db_close(db);
 }
 
+/* A small binary task over columns "a" and "b" (label: a + b > 0), for the trainer. */
+static mlops_frame *two_feature_frame(void)
+{
+    double a[64], b[64], label[64];
+    mlops_frame *frame = NULL;
+    size_t i;
+    for (i = 0; i < 64; i++) {
+        a[i] = (double)(i * 37 % 101) / 50.0 - 1.0;
+        b[i] = (double)(i * 53 % 97) / 48.0 - 1.0;
+        label[i] = a[i] + b[i] > 0 ? 1.0 : 0.0;
+    }
+    assert_int_equal(mlops_frame_new(&frame), MLOPS_OK);
+    assert_int_equal(mlops_frame_add_float64(frame, "b", b, NULL, 64), MLOPS_OK);
+    assert_int_equal(mlops_frame_add_float64(frame, "label", label, NULL, 64), MLOPS_OK);
+    assert_int_equal(mlops_frame_add_float64(frame, "a", a, NULL, 64), MLOPS_OK);
+    return frame;
+}
+
+static void assert_feature_names(mlops_db *db, const char *reference, const char *first, const char *second)
+{
+    mlops_session *session = NULL;
+    assert_int_equal(mlops_session_open_registry(&session, db, reference, NULL, NULL), MLOPS_OK);
+    if (first == NULL) {
+        assert_null(mlops_session_feature_name(session, 0));
+    } else {
+        assert_string_equal(mlops_session_feature_name(session, 0), first);
+        assert_string_equal(mlops_session_feature_name(session, 1), second);
+    }
+    assert_null(mlops_session_feature_name(session, SF_IN));
+    mlops_session_free(session);
+}
+
+/* The trainer's metadata "features" name the session's input columns; other versions leave them unknown. */
+static void test_feature_names_from_the_version_metadata(void **state)
+{
+    mlops_db *db = tagged_db("names.db");
+    mlops_frame *frame = two_feature_frame();
+    mlops_session *session = NULL;
+    char *signature = NULL;
+    int64_t version = 0;
+    size_t len = 0;
+    uint8_t *bytes = sf_tag_model(&len, 3.0f);
+    (void)state;
+    assert_int_equal(mlops_model_create(db, "ab", NULL, NULL), MLOPS_OK);
+    assert_int_equal(mlops_net_train_register(&version, NULL, db, "ab", frame,
+                                              "{\"features\":[\"a\",\"b\"],\"label\":\"label\",\"task\":\"binary\","
+                                              "\"model\":{\"type\":\"logistic\"},\"epochs\":2,\"split\":{\"test\":0.25}}",
+                                              NULL),
+                     MLOPS_OK);
+    assert_int_equal(mlops_session_open_registry(&session, db, "ab@1", NULL, NULL), MLOPS_OK);
+    assert_int_equal(mlops_session_input_width(session), 2);
+    assert_string_equal(mlops_session_feature_name(session, 0), "a");
+    assert_string_equal(mlops_session_feature_name(session, 1), "b");
+    assert_null(mlops_session_feature_name(session, 2));
+    assert_null(mlops_session_feature_name(NULL, 0));
+    assert_int_equal(mlops_session_signature(&signature, session), MLOPS_OK);
+    assert_non_null(strstr(signature, "\"shape\":[-1,2],\"features\":[\"a\",\"b\"]}],\"outputs\":"));
+    mlops_free(signature);
+    mlops_session_free(session);
+    /* Raw ONNX bytes carry no names, and the signature filled from the session has none. */
+    assert_feature_names(db, MODEL "@1", NULL, NULL);
+    assert_signature(db, 1, SIGNATURE);
+    /* Metadata names that do not fit the input are ignored. */
+    assert_int_equal(mlops_version_register(&version, db, MODEL, bytes, len,
+                                            "{\"metadata\": {\"features\": [\"w\", \"x\", \"y\"]}}"),
+                     MLOPS_OK);
+    assert_feature_names(db, MODEL "@3", NULL, NULL);
+    assert_int_equal(mlops_version_register(&version, db, MODEL, bytes, len,
+                                            "{\"metadata\": {\"features\": [\"w\", \"x\", \"y\", 4]}}"),
+                     MLOPS_OK);
+    assert_feature_names(db, MODEL "@4", NULL, NULL);
+    assert_int_equal(mlops_version_register(&version, db, MODEL, bytes, len, "{\"metadata\": {\"features\": \"w\"}}"),
+                     MLOPS_OK);
+    assert_feature_names(db, MODEL "@5", NULL, NULL);
+    /* Names that fit reach the signature filled into the version. */
+    assert_int_equal(mlops_version_register(&version, db, MODEL, bytes, len,
+                                            "{\"metadata\": {\"features\": [\"w\", \"x\", \"y\", \"z\"]}}"),
+                     MLOPS_OK);
+    assert_feature_names(db, MODEL "@6", "w", "x");
+    assert_signature(db, 6, "{\"inputs\":[{\"name\":\"x\",\"type\":\"float32\",\"shape\":[-1,4],"
+                            "\"features\":[\"w\",\"x\",\"y\",\"z\"]}],"
+                            "\"outputs\":[{\"name\":\"y\",\"type\":\"float32\",\"shape\":[-1,3]}]}");
+    free(bytes);
+    mlops_frame_free(frame);
+    mlops_db_close(db);
+}
+
 static void test_read_only_handle_opens_without_writing(void **state)
 {
     mlops_db *db = tagged_db("read_only.db"), *ro = NULL;
@@ -226,6 +314,9 @@ static void open_cleanup(void *arg)
 static void test_allocation_failures(void **state)
 {
     open_ctx ctx;
+    int64_t version = 0;
+    size_t len = 0;
+    uint8_t *bytes = sf_tag_model(&len, 3.0f);
     (void)state;
     ctx.db = tagged_db("alloc.db");
     ctx.session = NULL;
@@ -236,6 +327,14 @@ static void test_allocation_failures(void **state)
     assert_int_equal(signature_fills(ctx.db), 2);
     /* Again with the signature already set: the path that only reads it. */
     assert_true(ts_each_allocation_failure(open_call, open_cleanup, &ctx) > 10);
+    /* With feature names in the version's metadata. */
+    assert_int_equal(mlops_version_register(&version, ctx.db, MODEL, bytes, len,
+                                            "{\"metadata\": {\"features\": [\"w\", \"x\", \"y\", \"z\"]}}"),
+                     MLOPS_OK);
+    assert_int_equal(mlops_alias_set(ctx.db, MODEL, "production", version), MLOPS_OK);
+    assert_true(ts_each_allocation_failure(open_call, open_cleanup, &ctx) > 10);
+    assert_feature_names(ctx.db, MODEL "@production", "w", "x");
+    free(bytes);
     mlops_db_close(ctx.db);
 }
 
@@ -245,6 +344,7 @@ int main(void)
         cmocka_unit_test(test_open_by_alias_version_and_after_a_move),
         cmocka_unit_test(test_options_reach_the_session),
         cmocka_unit_test(test_signature_filled_once_and_never_overwritten),
+        cmocka_unit_test(test_feature_names_from_the_version_metadata),
         cmocka_unit_test(test_read_only_handle_opens_without_writing),
         cmocka_unit_test(test_a_failed_fill_fails_the_open),
         cmocka_unit_test(test_router_fills_the_signature_too),

@@ -288,6 +288,7 @@ _declare("mlops_session_input_shape", c_int, P(c_int64), c_size_t, P(c_size_t), 
 _declare("mlops_session_output_shape", c_int, P(c_int64), c_size_t, P(c_size_t), c_void_p, c_size_t)
 _declare("mlops_session_input_width", c_size_t, c_void_p)
 _declare("mlops_session_output_width", c_size_t, c_void_p)
+_declare("mlops_session_feature_name", c_char_p, c_void_p, c_size_t)
 _declare("mlops_session_kernel", c_char_p, c_void_p)
 _declare("mlops_session_plan", c_int, P(c_void_p), c_void_p)
 _declare("mlops_session_signature", c_int, P(c_void_p), c_void_p)

@@ -113,6 +113,14 @@ class Session(Handle):
         return lib.mlops_session_output_width(self._p)
 
     @property
+    def feature_names(self) -> Optional[List[str]]:
+        """Names of the input row's columns from the registry version's metadata, or None when unknown."""
+        names = [lib.mlops_session_feature_name(self._p, i) for i in range(lib.mlops_session_input_width(self._p))]
+        if not names or names[0] is None:
+            return None
+        return [name.decode() for name in names]
+
+    @property
     def signature(self) -> Dict[str, Any]:
         """Inputs and outputs with their names, element types and shapes (-1: batch), as versions keep them."""
         out = ctypes.c_void_p()

@@ -119,6 +119,19 @@ class SessionTest(unittest.TestCase):
             with self.assertRaises(mlops.InvalidArgument):
                 Session.open("r.db", "fraud@1")
 
+    def test_feature_names_come_from_the_version_metadata(self):
+        with tempfile.TemporaryDirectory() as directory, mlops.Database(os.path.join(directory, "r.db")) as db:
+            registry = mlops.Registry(db)
+            registry.create_model("fraud")
+            registry.register("fraud", self.onnx, metadata={"features": ["amount", "age"]})
+            registry.register("fraud", self.onnx, metadata={"features": ["amount"]})
+            with Session.open(db, "fraud@1") as named, Session.open(db, "fraud@2") as unnamed:
+                self.assertEqual(named.feature_names, ["amount", "age"])
+                self.assertEqual(named.signature["inputs"][0]["features"], ["amount", "age"])
+                self.assertIsNone(unnamed.feature_names)
+                self.assertNotIn("features", unnamed.signature["inputs"][0])
+            self.assertIsNone(Session(self.onnx).feature_names)
+
     def test_auto_precision_uses_the_calibration_frame(self):
         with Session(self.onnx, self.frame.select(["a", "b"]), precision="auto", auto_tolerance=0.5) as session:
             self.assertEqual(len(session.predict([[0.1, 0.2]])), 1)
