@@ -62,6 +62,10 @@ int mlops__sample_prepare(double **out, size_t *n_out, uint64_t *nan_out, const 
 /* Copy `values` without NaN (counted) into a new unsorted array; ±Inf and an empty result are refused. */
 int mlops__sample_copy_finite(double **out, size_t *n_out, uint64_t *nan_out, const double *values, size_t n,
                               const char *what);
+/* Hoare partition around the median of three (n >= 2); afterwards v[0..j] <= pivot <= v[j+1..n), j returned. */
+size_t mlops__partition_doubles(double *v, size_t n);
+/* Insertion sort, ascending, for short runs of doubles (no NaN). */
+void mlops__insertion_sort_doubles(double *v, size_t n);
 /* Reorder `v` so that v[r] holds the value of rank r for each of the `m` ascending ranks (multi-quickselect). */
 void mlops__select_ranks(double *v, size_t n, const size_t *ranks, size_t m);
 

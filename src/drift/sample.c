@@ -224,8 +224,7 @@ int mlops__sample_copy_finite(double **out, size_t *n_out, uint64_t *nan_out, co
     return MLOPS_OK;
 }
 
-/* Hoare partition around the median of three; afterwards v[0..j] <= pivot <= v[j+1..n). */
-static size_t partition(double *v, size_t n)
+size_t mlops__partition_doubles(double *v, size_t n)
 {
     size_t i = 0, j = n - 1, mid = n / 2;
     double pivot, t;
@@ -246,12 +245,25 @@ static size_t partition(double *v, size_t n)
     }
 }
 
+void mlops__insertion_sort_doubles(double *v, size_t n)
+{
+    size_t i;
+    for (i = 1; i < n; i++) {
+        double x = v[i];
+        size_t k = i;
+        while (k > 0 && v[k - 1] > x) {
+            v[k] = v[k - 1];
+            k--;
+        }
+        v[k] = x;
+    }
+}
+
 /* Put in v[r - base] the value of rank r for every rank of `ranks` (ascending); v holds ranks base.. base + n - 1. */
 static void select_ranks(double *v, size_t n, size_t base, const size_t *ranks, size_t m)
 {
-    size_t i;
     while (m > 0 && n > 16) {
-        size_t j = partition(v, n), left = 0;
+        size_t j = mlops__partition_doubles(v, n), left = 0;
         while (left < m && ranks[left] - base <= j)
             left++;
         if (left > 0)
@@ -262,17 +274,8 @@ static void select_ranks(double *v, size_t n, size_t base, const size_t *ranks, 
         ranks += left;
         m -= left;
     }
-    if (m == 0)
-        return;
-    for (i = 1; i < n; i++) {
-        double x = v[i];
-        size_t k = i;
-        while (k > 0 && v[k - 1] > x) {
-            v[k] = v[k - 1];
-            k--;
-        }
-        v[k] = x;
-    }
+    if (m > 0)
+        mlops__insertion_sort_doubles(v, n);
 }
 
 void mlops__select_ranks(double *v, size_t n, const size_t *ranks, size_t m)

@@ -41,23 +41,7 @@ static uint64_t rng_next(uint64_t *state)
 static void quicksort_doubles(double *v, size_t n)
 {
     while (n > 16) {
-        size_t i = 0, j = n - 1, mid = n / 2;
-        double pivot, t;
-        if (v[mid] < v[0]) { t = v[mid]; v[mid] = v[0]; v[0] = t; }
-        if (v[n - 1] < v[0]) { t = v[n - 1]; v[n - 1] = v[0]; v[0] = t; }
-        if (v[n - 1] < v[mid]) { t = v[n - 1]; v[n - 1] = v[mid]; v[mid] = t; }
-        pivot = v[mid];
-        for (;;) {
-            while (v[i] < pivot)
-                i++;
-            while (pivot < v[j])
-                j--;
-            if (i >= j)
-                break;
-            t = v[i];
-            v[i++] = v[j];
-            v[j--] = t;
-        }
+        size_t j = mlops__partition_doubles(v, n);
         /* Recurse into the smaller part, loop on the larger one. */
         if (j + 1 < n - j - 1) {
             quicksort_doubles(v, j + 1);
@@ -68,18 +52,7 @@ static void quicksort_doubles(double *v, size_t n)
             n = j + 1;
         }
     }
-    {
-        size_t i;
-        for (i = 1; i < n; i++) {
-            double x = v[i];
-            size_t k = i;
-            while (k > 0 && v[k - 1] > x) {
-                v[k] = v[k - 1];
-                k--;
-            }
-            v[k] = x;
-        }
-    }
+    mlops__insertion_sort_doubles(v, n);
 }
 
 void mlops__sort_doubles(double *values, uint64_t *scratch, size_t n)
