@@ -153,6 +153,11 @@ char *cli_json_cell(const cli_json *node, int format);
 void cli_json_table(const cli_json *array, const cli_column *columns, size_t count, FILE *out);
 /* Print chosen fields of a JSON object as "label  value" lines. */
 void cli_json_fields(const cli_json *object, const cli_column *fields, size_t count, FILE *out);
+/*
+ * Take a library document (freed here): with --json print it as it is and
+ * leave *doc_out NULL, else parse it into *doc_out (free with cli_json_free()).
+ */
+int cli_take_document(cli_json **doc_out, const cli_context *ctx, char *json);
 /* Print a library document (freed here): as it is with --json, else as a table (array) or fields (object). */
 int cli_print_document(const cli_context *ctx, char *json, const cli_column *columns, size_t count);
 /* Print a library object (freed here): as it is with --json, else its `fields`, then its array `member` as a table. */

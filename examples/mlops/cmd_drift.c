@@ -23,15 +23,9 @@ static int print_report(const cli_context *ctx, char *json)
 {
     const cli_json *dataset, *prediction;
     cli_json *doc;
-    if (ctx->json) {
-        printf("%s\n", json);
-        mlops_free(json);
-        return CLI_OK;
-    }
-    doc = cli_json_parse(json);
-    mlops_free(json);
-    if (!doc)
-        return CLI_FAILURE;
+    int rc;
+    if ((rc = cli_take_document(&doc, ctx, json)) || !doc)
+        return rc;
     print_columns(cli_json_get(doc, "columns"));
     dataset = cli_json_get(doc, "dataset");
     printf("\ndataset drift: %s (%s of %s columns drifted, share %.3g, threshold %s)\n",

@@ -279,17 +279,11 @@ static int show_version(const cli_context *ctx, mlops_db *db, const char *model,
 {
     cli_json *doc;
     char *json = NULL;
+    int rc;
     if (mlops_version_show(&json, db, model, version) != MLOPS_OK)
         return cli_fail("showing the version");
-    if (ctx->json) {
-        printf("%s\n", json);
-        mlops_free(json);
-        return CLI_OK;
-    }
-    doc = cli_json_parse(json);
-    mlops_free(json);
-    if (!doc)
-        return CLI_FAILURE;
+    if ((rc = cli_take_document(&doc, ctx, json)) || !doc)
+        return rc;
     cli_json_fields(doc, version_fields, CLI_COUNT(version_fields), stdout);
     if (cli_json_count(cli_json_get(doc, "metrics"))) {
         printf("\n");

@@ -735,18 +735,23 @@ void cli_json_fields(const cli_json *object, const cli_column *fields, size_t co
     cli_table_free(table);
 }
 
+int cli_take_document(cli_json **doc_out, const cli_context *ctx, char *json)
+{
+    *doc_out = NULL;
+    if (ctx->json)
+        printf("%s\n", json);
+    else
+        *doc_out = cli_json_parse(json);
+    mlops_free(json);
+    return ctx->json || *doc_out ? CLI_OK : CLI_FAILURE;
+}
+
 int cli_print_document(const cli_context *ctx, char *json, const cli_column *columns, size_t count)
 {
     cli_json *doc;
-    if (ctx->json) {
-        printf("%s\n", json);
-        mlops_free(json);
-        return CLI_OK;
-    }
-    doc = cli_json_parse(json);
-    mlops_free(json);
-    if (!doc)
-        return CLI_FAILURE;
+    int rc;
+    if ((rc = cli_take_document(&doc, ctx, json)) || !doc)
+        return rc;
     if (cli_json_type(doc) == CLI_JSON_ARRAY) {
         if (cli_json_count(doc) == 0)
             printf("(none)\n");
@@ -763,15 +768,9 @@ int cli_print_fields_and_table(const cli_context *ctx, char *json, const cli_col
                                const char *member, const cli_column *columns, size_t column_count)
 {
     cli_json *doc;
-    if (ctx->json) {
-        printf("%s\n", json);
-        mlops_free(json);
-        return CLI_OK;
-    }
-    doc = cli_json_parse(json);
-    mlops_free(json);
-    if (!doc)
-        return CLI_FAILURE;
+    int rc;
+    if ((rc = cli_take_document(&doc, ctx, json)) || !doc)
+        return rc;
     cli_json_fields(doc, fields, field_count, stdout);
     printf("\n");
     cli_json_table(cli_json_get(doc, member), columns, column_count, stdout);
