@@ -498,14 +498,7 @@ int mlops_alias_history(char **json_out, mlops_db *db, const char *model, const 
         rc = MLOPS_OK;
     }
     mlops__stmt_release(stmt);
-    if (rc == MLOPS_DONE) {
-        mlops__buf_putc(&buf, ']');
-        rc = mlops__buf_status(&buf, MLOPS__REG);
-    }
-    if (rc == MLOPS_OK)
-        *json_out = mlops__buf_detach(&buf, NULL);
-    mlops__buf_free(&buf);
-    return rc;
+    return mlops__reg_json_list_end(json_out, &buf, rc);
 }
 
 int mlops_alias_at(int64_t *version_out, mlops_db *db, const char *model, const char *alias, int64_t time_us)

@@ -45,14 +45,7 @@ int mlops_audit_list(char **json_out, mlops_db *db, int64_t after_seq, int64_t l
         rc = MLOPS_OK;
     }
     mlops__stmt_release(stmt);
-    if (rc == MLOPS_DONE) {
-        mlops__buf_putc(&buf, ']');
-        rc = mlops__buf_status(&buf, MLOPS__REG);
-    }
-    if (rc == MLOPS_OK)
-        *json_out = mlops__buf_detach(&buf, NULL);
-    mlops__buf_free(&buf);
-    return rc;
+    return mlops__reg_json_list_end(json_out, &buf, rc);
 }
 
 int mlops_audit_verify(int64_t *first_bad_out, mlops_db *db)

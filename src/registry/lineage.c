@@ -56,10 +56,7 @@ int mlops_lineage_of(char **json_out, mlops_db *db, const char *model, int64_t v
         rc = mlops__error(MLOPS_EINTERNAL, MLOPS__REG, "model \"%s\" version %lld vanished", model, (long long)version);
     }
     mlops__stmt_release(stmt);
-    if (rc == MLOPS_OK)
-        *json_out = mlops__buf_detach(&buf, NULL);
-    mlops__buf_free(&buf);
-    return rc;
+    return mlops__reg_json_detach(json_out, &buf, rc);
 }
 
 int mlops_lineage_users(char **json_out, mlops_db *db, const char *view, int64_t view_version)
@@ -94,12 +91,5 @@ int mlops_lineage_users(char **json_out, mlops_db *db, const char *view, int64_t
         rc = MLOPS_OK;
     }
     mlops__stmt_release(stmt);
-    if (rc == MLOPS_DONE) {
-        mlops__buf_putc(&buf, ']');
-        rc = mlops__buf_status(&buf, MLOPS__REG);
-    }
-    if (rc == MLOPS_OK)
-        *json_out = mlops__buf_detach(&buf, NULL);
-    mlops__buf_free(&buf);
-    return rc;
+    return mlops__reg_json_list_end(json_out, &buf, rc);
 }

@@ -371,3 +371,22 @@ out_release:
     mlops__stmt_release(stmt);
     return rc;
 }
+
+int mlops__reg_json_detach(char **json_out, mlops__buf *buf, int rc)
+{
+    if (rc == MLOPS_OK)
+        rc = mlops__buf_status(buf, MLOPS__REG);
+    if (rc == MLOPS_OK)
+        *json_out = mlops__buf_detach(buf, NULL);
+    mlops__buf_free(buf);
+    return rc;
+}
+
+int mlops__reg_json_list_end(char **json_out, mlops__buf *buf, int rc)
+{
+    if (rc == MLOPS_DONE) {
+        mlops__buf_putc(buf, ']');
+        rc = MLOPS_OK;
+    }
+    return mlops__reg_json_detach(json_out, buf, rc);
+}

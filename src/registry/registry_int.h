@@ -46,6 +46,10 @@ int mlops__reg_locate(int64_t *model_id, int64_t *version_id, mlops_db *db, cons
 int mlops__reg_record(mlops_db *db, const char *kind, const char *model, int64_t version, const char *alias,
                       const char *details_json);
 
+/* Hand the document in `buf` to *json_out when rc is MLOPS_OK and the buffer is whole; frees `buf`. */
+int mlops__reg_json_detach(char **json_out, mlops__buf *buf, int rc);
+/* As mlops__reg_json_detach() for a listing whose rows ended (rc MLOPS_DONE): closes its array first. */
+int mlops__reg_json_list_end(char **json_out, mlops__buf *buf, int rc);
 /* Append the JSON document of one version (by row id) to `buf`. */
 int mlops__reg_version_json(mlops__buf *buf, mlops_db *db, int64_t version_id);
 

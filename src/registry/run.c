@@ -296,10 +296,7 @@ int mlops_run_show(char **json_out, mlops_db *db, int64_t run)
         return mlops__error_null(MLOPS__REG, "mlops_run_show", "db");
     mlops__buf_init(&buf);
     rc = run_json(&buf, db, run, 1);
-    if (rc == MLOPS_OK)
-        *json_out = mlops__buf_detach(&buf, NULL);
-    mlops__buf_free(&buf);
-    return rc;
+    return mlops__reg_json_detach(json_out, &buf, rc);
 }
 
 int mlops_run_list(char **json_out, mlops_db *db, const char *experiment)
@@ -324,12 +321,5 @@ int mlops_run_list(char **json_out, mlops_db *db, const char *experiment)
         sep = ",";
     }
     mlops__stmt_release(stmt);
-    if (rc == MLOPS_DONE) {
-        mlops__buf_putc(&buf, ']');
-        rc = mlops__buf_status(&buf, MLOPS__REG);
-    }
-    if (rc == MLOPS_OK)
-        *json_out = mlops__buf_detach(&buf, NULL);
-    mlops__buf_free(&buf);
-    return rc;
+    return mlops__reg_json_list_end(json_out, &buf, rc);
 }

@@ -105,16 +105,6 @@ static int model_json(mlops__buf *buf, mlops_db *db, int64_t model_id, int with_
     return mlops__buf_status(buf, MLOPS__REG);
 }
 
-static int detach_json(char **json_out, mlops__buf *buf, int rc)
-{
-    if (rc == MLOPS_OK)
-        rc = mlops__buf_status(buf, MLOPS__REG);
-    if (rc == MLOPS_OK)
-        *json_out = mlops__buf_detach(buf, NULL);
-    mlops__buf_free(buf);
-    return rc;
-}
-
 int mlops_model_list(char **json_out, mlops_db *db)
 {
     mlops__stmt *stmt = NULL;
@@ -135,11 +125,7 @@ int mlops_model_list(char **json_out, mlops_db *db)
         sep = ",";
     }
     mlops__stmt_release(stmt);
-    if (rc == MLOPS_DONE) {
-        mlops__buf_putc(&buf, ']');
-        rc = MLOPS_OK;
-    }
-    return detach_json(json_out, &buf, rc);
+    return mlops__reg_json_list_end(json_out, &buf, rc);
 }
 
 int mlops_model_show(char **json_out, mlops_db *db, const char *name)
@@ -158,7 +144,7 @@ int mlops_model_show(char **json_out, mlops_db *db, const char *name)
     rc = mlops__reg_model_find(&model_id, db, name);
     if (rc == MLOPS_OK)
         rc = model_json(&buf, db, model_id, 1);
-    return detach_json(json_out, &buf, rc);
+    return mlops__reg_json_detach(json_out, &buf, rc);
 }
 
 /* ---- registration ------------------------------------------------------------------------------------ */
@@ -520,7 +506,7 @@ int mlops_version_show(char **json_out, mlops_db *db, const char *model, int64_t
     rc = mlops__reg_locate(&model_id, &version_id, db, model, version);
     if (rc == MLOPS_OK)
         rc = mlops__reg_version_json(&buf, db, version_id);
-    return detach_json(json_out, &buf, rc);
+    return mlops__reg_json_detach(json_out, &buf, rc);
 }
 
 typedef struct metric_filter {
@@ -680,7 +666,7 @@ int mlops_version_list(char **json_out, mlops_db *db, const char *model, const c
     }
 out:
     mlops__json_free(filter);
-    return detach_json(json_out, &buf, rc);
+    return mlops__reg_json_detach(json_out, &buf, rc);
 }
 
 /* ---- changing versions --------------------------------------------------------------------------------- */
