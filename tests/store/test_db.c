@@ -125,22 +125,6 @@ static void test_missing_file_without_create(void **state)
     assert_int_equal(access(ts_path("absent.db"), F_OK), -1);
 }
 
-/* Assert that opening `path` fails with `code` and leaves its bytes as they were. */
-static void assert_refused_untouched(const char *path, int code, const char *needle)
-{
-    size_t before_len, after_len;
-    char *before = ts_read_file(path, &before_len);
-    char *after;
-    mlops_db *db = (mlops_db *)&db;
-    ts_assert_error(mlops_db_open(&db, path, NULL), code, needle);
-    assert_null(db);
-    after = ts_read_file(path, &after_len);
-    assert_int_equal(before_len, after_len);
-    assert_memory_equal(before, after, before_len);
-    free(before);
-    free(after);
-}
-
 static void test_garbage_file_is_refused_untouched(void **state)
 {
     const char *path = ts_path("garbage.db");
@@ -150,7 +134,7 @@ static void test_garbage_file_is_refused_untouched(void **state)
     for (i = 0; i < sizeof bytes; i++)
         bytes[i] = (char)(i * 131 + 7);
     ts_write_file(path, bytes, sizeof bytes);
-    assert_refused_untouched(path, MLOPS_ESCHEMA, "not an mlops database");
+    ts_assert_open_refused_untouched(path, NULL, MLOPS_ESCHEMA, "not an mlops database");
 }
 
 /* Create `path` holding what `sql` writes (in one transaction), checkpointed into the main file. */
@@ -177,9 +161,9 @@ static void test_truncated_file_is_refused_untouched(void **state)
     bytes = ts_read_file(path, &len);
     assert_true(len > 100000);
     ts_write_file(copy, bytes, len / 2);
-    assert_refused_untouched(copy, MLOPS_ECORRUPT, "truncated");
+    ts_assert_open_refused_untouched(copy, NULL, MLOPS_ECORRUPT, "truncated");
     ts_write_file(copy, bytes, 60);
-    assert_refused_untouched(copy, MLOPS_ECORRUPT, "truncated");
+    ts_assert_open_refused_untouched(copy, NULL, MLOPS_ECORRUPT, "truncated");
     free(bytes);
 }
 
@@ -212,7 +196,7 @@ static void test_foreign_sqlite_database_is_refused_untouched(void **state)
     const char *path = ts_path("foreign.db");
     (void)state;
     raw_sql(path, "CREATE TABLE customers(id INTEGER PRIMARY KEY, name TEXT); INSERT INTO customers VALUES (1, 'x')");
-    assert_refused_untouched(path, MLOPS_ESCHEMA, "not an mlops database");
+    ts_assert_open_refused_untouched(path, NULL, MLOPS_ESCHEMA, "not an mlops database");
     assert_int_equal(raw_int(path, "SELECT count(*) FROM customers"), 1);
 }
 
@@ -227,7 +211,7 @@ static void test_future_schema_is_refused_untouched(void **state)
     snprintf(sql, sizeof sql, "PRAGMA user_version = %d", mlops_db_schema_version_supported() + 1);
     raw_sql(path, sql);
     raw_sql(path, "PRAGMA wal_checkpoint(TRUNCATE)");
-    assert_refused_untouched(path, MLOPS_ESCHEMA, "newer");
+    ts_assert_open_refused_untouched(path, NULL, MLOPS_ESCHEMA, "newer");
     assert_int_equal(raw_int(path, "PRAGMA user_version"), mlops_db_schema_version_supported() + 1);
 }
 

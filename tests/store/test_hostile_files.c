@@ -28,21 +28,6 @@ static void create_db(const char *path)
     raw_sql(path, "PRAGMA journal_mode=DELETE");
 }
 
-static void assert_refused_untouched(const char *path, const char *options, int code, const char *needle)
-{
-    size_t before_len, after_len;
-    char *before = ts_read_file(path, &before_len);
-    char *after;
-    mlops_db *db = NULL;
-    ts_assert_error(mlops_db_open(&db, path, options), code, needle);
-    assert_null(db);
-    after = ts_read_file(path, &after_len);
-    assert_int_equal(before_len, after_len);
-    assert_memory_equal(before, after, before_len);
-    free(before);
-    free(after);
-}
-
 /* A negative user_version used to index the migration list out of bounds. */
 static void test_negative_schema_version_is_refused(void **state)
 {
@@ -50,10 +35,10 @@ static void test_negative_schema_version_is_refused(void **state)
     (void)state;
     create_db(path);
     raw_sql(path, "PRAGMA user_version = -520093695");
-    assert_refused_untouched(path, NULL, MLOPS_ECORRUPT, "invalid schema version -520093695");
-    assert_refused_untouched(path, "{\"read_only\": true}", MLOPS_ECORRUPT, "invalid schema version");
+    ts_assert_open_refused_untouched(path, NULL, MLOPS_ECORRUPT, "invalid schema version -520093695");
+    ts_assert_open_refused_untouched(path, "{\"read_only\": true}", MLOPS_ECORRUPT, "invalid schema version");
     raw_sql(path, "PRAGMA user_version = -1");
-    assert_refused_untouched(path, NULL, MLOPS_ECORRUPT, "invalid schema version -1");
+    ts_assert_open_refused_untouched(path, NULL, MLOPS_ECORRUPT, "invalid schema version -1");
 }
 
 /*

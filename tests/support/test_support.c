@@ -209,3 +209,18 @@ void ts_assert_error_at(int status, int code, const char *needle, const char *fi
         _fail(file, line);
     }
 }
+
+void ts_assert_open_refused_untouched(const char *path, const char *options, int code, const char *needle)
+{
+    size_t before_len, after_len;
+    char *before = ts_read_file(path, &before_len);
+    char *after;
+    mlops_db *db = (mlops_db *)&db;
+    ts_assert_error(mlops_db_open(&db, path, options), code, needle);
+    assert_null(db);
+    after = ts_read_file(path, &after_len);
+    assert_int_equal(before_len, after_len);
+    assert_memory_equal(before, after, before_len);
+    free(before);
+    free(after);
+}

@@ -44,5 +44,7 @@ char *ts_read_file(const char *path, size_t *len_out);
 /* Assert the call failed with `code` and that the message contains `needle`. */
 #define ts_assert_error(expr, code, needle) ts_assert_error_at((expr), (code), (needle), __FILE__, __LINE__)
 void ts_assert_error_at(int status, int code, const char *needle, const char *file, int line);
+/* Assert that opening `path` with `options` fails with `code` (message containing `needle`) and leaves its bytes as they were. */
+void ts_assert_open_refused_untouched(const char *path, const char *options, int code, const char *needle);
 
 #endif /* MLOPS_TEST_SUPPORT_H */
