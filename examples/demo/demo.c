@@ -474,29 +474,23 @@ static void print_importance(const cJSON *doc, int count)
  */
 static int explain_week(char **importance_out, demo *d, const char *reference, int64_t from, int64_t to)
 {
-    char options[1024], *importance = NULL;
+    char *importance = NULL;
     mlops_frame *joined = NULL, *complete = NULL;
     mlops_session *session = NULL;
     mlops_explainer *explainer = NULL;
     float *inputs = NULL, *labels = NULL, *attributions = NULL, *scores = NULL, risk = 0, completeness = 0;
     const uint8_t *label = NULL;
-    size_t rows = 0, width = 0, row, riskiest = 0, k, index, used;
+    size_t rows = 0, width = 0, row, riskiest = 0, k, index;
     double join_seconds;
     int shown;
     cJSON *doc;
     int rc;
     *importance_out = NULL;
-    used = (size_t)snprintf(options, sizeof options,
-                            "{\"method\": \"integrated_gradients\", \"baseline\": \"mean\", \"steps\": 256,"
-                            " \"features\": [");
-    for (k = 0; k < FEATURE_COUNT; k++)
-        used += (size_t)snprintf(options + used, sizeof options - used, "%s\"%s\"", k ? ", " : "", model_features[k]);
-    snprintf(options + used, sizeof options - used, "]}");
     if ((rc = training_set(&joined, d, from, to, &join_seconds)) || (rc = complete_rows(&complete, joined)))
         goto out;
     rows = mlops_frame_rows(complete);
     inputs = malloc(rows * FEATURE_COUNT * sizeof *inputs + 1);
-    attributions = malloc(rows * FEATURE_COUNT * sizeof *attributions + 1);
+    attributions = malloc(FEATURE_COUNT * sizeof *attributions);
     labels = malloc(rows * sizeof *labels + 1);
     scores = malloc(rows * sizeof *scores + 1);
     if (!inputs || !attributions || !labels || !scores) {
@@ -508,8 +502,9 @@ static int explain_week(char **importance_out, demo *d, const char *reference, i
         (rc = mlops_frame_column_index(&index, complete, "label")) ||
         (rc = mlops_frame_column_bool(&label, complete, index)) ||
         (rc = mlops_session_open_registry(&session, d->db, reference, "{\"precision\": \"int8\"}", NULL)) ||
-        (rc = mlops_explainer_open(&explainer, session, options, inputs, rows)) ||
-        (rc = mlops_explain_rows(attributions, NULL, scores, NULL, rows * FEATURE_COUNT, explainer, inputs, rows)))
+        (rc = mlops_explainer_open(&explainer, session, "{\"method\": \"integrated_gradients\", \"baseline\": \"mean\"}",
+                                   inputs, rows)) ||
+        (rc = mlops_session_run(session, inputs, rows, scores, rows)))
         goto out;
     for (row = 0; row < rows; row++) {
         labels[row] = (float)label[row];
